@@ -1,0 +1,232 @@
+//! Opening `socket(AF_INET, SOCK_RAW, IPPROTO_TCP)` and reading from it.
+
+use std::fmt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    self, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType,
+};
+
+/// The largest IPv4 packet, and so the buffer a read must offer: `lo`'s MTU is
+/// 65536, and a shorter buffer silently loses the end of a large packet.
+pub const MAX_PACKET: usize = 65535;
+
+/// A failed system call, named with its arguments:
+/// `socket(AF_INET, SOCK_RAW, IPPROTO_TCP): EPERM: Operation not permitted`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SysError {
+    /// The call as it was made.
+    pub call: String,
+    /// What the kernel answered.
+    pub errno: Errno,
+}
+
+impl SysError {
+    /// Names a failed call.
+    pub fn new(call: impl Into<String>, errno: Errno) -> SysError {
+        SysError {
+            call: call.into(),
+            errno,
+        }
+    }
+
+    /// Whether the kernel refused for lack of privilege (EPERM or EACCES).
+    pub fn is_permission(&self) -> bool {
+        matches!(self.errno, Errno::EPERM | Errno::EACCES)
+    }
+}
+
+impl fmt::Display for SysError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.call, self.errno)?;
+        if self.is_permission() && self.call.starts_with("socket(") {
+            f.write_str(
+                "\n\nOpening a raw socket needs CAP_NET_RAW. Remedies:\n\
+                 \x20 - run the binary as root: cargo build, then sudo ./target/debug/<step>\n\
+                 \x20 - give the binary the capability (lost on every rebuild):\n\
+                 \x20     sudo setcap cap_net_raw+ep ./target/debug/<step>\n\
+                 \x20 - run it in a private user+network namespace, where you hold it:\n\
+                 \x20     unshare --user --map-root-user --net sh -c 'ip link set lo up; ./target/debug/<step> ...'",
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SysError {}
+
+/// The two spellings of the IPv4 family. `PF_INET` ("protocol family") is the
+/// historical name; Linux defines both as 2, and they open the same socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// `AF_INET`, the name to use.
+    AfInet,
+    /// `PF_INET`, the same value under its old name.
+    PfInet,
+}
+
+impl Family {
+    /// The C constant's value.
+    pub fn value(self) -> libc::c_int {
+        match self {
+            Family::AfInet => libc::AF_INET,
+            Family::PfInet => libc::PF_INET,
+        }
+    }
+
+    /// The C constant's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::AfInet => "AF_INET",
+            Family::PfInet => "PF_INET",
+        }
+    }
+}
+
+/// An open `SOCK_RAW`/`IPPROTO_TCP` socket. The fd closes when it is dropped.
+#[derive(Debug)]
+pub struct RawSocket {
+    fd: OwnedFd,
+}
+
+/// What a read from a raw socket can return besides a packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecvError {
+    /// The call failed; `EAGAIN` means nothing is queued on a non-blocking
+    /// socket (or the receive timeout passed).
+    Sys(SysError),
+    /// The packet was longer than the buffer; its end was lost.
+    Truncated {
+        /// The packet's real length.
+        len: usize,
+        /// The buffer's length.
+        capacity: usize,
+    },
+}
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvError::Sys(e) => e.fmt(f),
+            RecvError::Truncated { len, capacity } => write!(
+                f,
+                "a {len}-byte packet did not fit the {capacity}-byte buffer; its end was lost"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RecvError {}
+
+impl RawSocket {
+    /// `socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP)`.
+    ///
+    /// Without CAP_NET_RAW in the network namespace's user namespace this fails
+    /// with EPERM; the error's text then lists the remedies.
+    pub fn open(family: Family) -> Result<RawSocket, SysError> {
+        let call = format!("socket({}, SOCK_RAW, IPPROTO_TCP)", family.name());
+        let Some(address_family) = AddressFamily::from_i32(family.value()) else {
+            return Err(SysError::new(call, Errno::EAFNOSUPPORT));
+        };
+        let fd = socket::socket(
+            address_family,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            SockProtocol::Tcp,
+        )
+        .map_err(|errno| SysError::new(call, errno))?;
+        Ok(RawSocket { fd })
+    }
+
+    /// Makes reads return `EAGAIN` instead of waiting when nothing is queued.
+    pub fn set_nonblocking(&self) -> Result<(), SysError> {
+        use nix::fcntl::{FcntlArg, OFlag, fcntl};
+        let call = "fcntl(F_SETFL, O_NONBLOCK)";
+        let flags = fcntl(self.fd.as_fd(), FcntlArg::F_GETFL)
+            .map_err(|e| SysError::new("fcntl(F_GETFL)", e))?;
+        let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+        fcntl(self.fd.as_fd(), FcntlArg::F_SETFL(flags))
+            .map_err(|e| SysError::new(call, e))?;
+        Ok(())
+    }
+
+    /// Makes a blocking read give up with `EAGAIN` after `timeout`.
+    pub fn set_recv_timeout(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<(), SysError> {
+        let tv = nix::sys::time::TimeVal::new(
+            timeout.as_secs() as _,
+            timeout.subsec_micros() as _,
+        );
+        socket::setsockopt(&self.fd, socket::sockopt::ReceiveTimeout, &tv)
+            .map_err(|e| SysError::new("setsockopt(SO_RCVTIMEO)", e))
+    }
+
+    /// Reads one packet into `buf`: IPv4 header, TCP header and payload.
+    ///
+    /// Asks the kernel for the packet's real length (`MSG_TRUNC`), so a packet
+    /// longer than `buf` is reported as [`RecvError::Truncated`] instead of
+    /// silently cut. Offer [`MAX_PACKET`] bytes and that never happens.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<usize, RecvError> {
+        let len = socket::recv(self.fd.as_raw_fd(), buf, MsgFlags::MSG_TRUNC)
+            .map_err(|e| RecvError::Sys(SysError::new("recv", e)))?;
+        if len > buf.len() {
+            return Err(RecvError::Truncated {
+                len,
+                capacity: buf.len(),
+            });
+        }
+        Ok(len)
+    }
+
+    /// The `SO_TYPE` and `SO_PROTOCOL` the kernel reports for this socket.
+    pub fn type_and_protocol(&self) -> Result<(libc::c_int, libc::c_int), SysError> {
+        Ok((
+            self.int_option(libc::SO_TYPE, "SO_TYPE")?,
+            self.int_option(libc::SO_PROTOCOL, "SO_PROTOCOL")?,
+        ))
+    }
+
+    fn int_option(
+        &self,
+        option: libc::c_int,
+        name: &str,
+    ) -> Result<libc::c_int, SysError> {
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: the fd is open for the socket's lifetime; value and len point to
+        // a c_int and its size, as getsockopt expects for these integer options.
+        let ret = unsafe {
+            libc::getsockopt(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                option,
+                (&mut value as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        Errno::result(ret)
+            .map_err(|e| SysError::new(format!("getsockopt({name})"), e))?;
+        Ok(value)
+    }
+}
+
+impl AsFd for RawSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl AsRawFd for RawSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl From<RawSocket> for OwnedFd {
+    fn from(socket: RawSocket) -> OwnedFd {
+        socket.fd
+    }
+}

@@ -1,0 +1,436 @@
+//! The TCP header (RFC 9293), the part of a segment we build by hand.
+//!
+//! ```text
+//!  0               1               2               3
+//!  0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7 0 1 2 3 4 5 6 7
+//! +-------------------------------+-------------------------------+
+//! |          Source Port          |       Destination Port        |  0
+//! +-------------------------------+-------------------------------+
+//! |                        Sequence Number                        |  4
+//! +---------------------------------------------------------------+
+//! |                    Acknowledgment Number                      |  8
+//! +-------+-------+-+-+-+-+-+-+-+-+-------------------------------+
+//! | Data  |       |C|E|U|A|P|R|S|F|                               |
+//! |Offset | Rsrvd |W|C|R|C|S|S|Y|I|            Window             | 12
+//! |       |       |R|E|G|K|H|T|N|N|                               |
+//! +-------+-------+-+-+-+-+-+-+-+-+-------------------------------+
+//! |           Checksum            |        Urgent Pointer         | 16
+//! +-------------------------------+-------------------------------+
+//! |           Options (data offset > 5), up to 40 bytes           | 20
+//! +---------------------------------------------------------------+
+//! |                             Data                              |
+//! +---------------------------------------------------------------+
+//! ```
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::ops::{Add, BitOr, Sub};
+
+use crate::checksum;
+use crate::error::ParseError;
+
+/// Byte ranges of the header's fields, named after RFC 9293.
+pub mod field {
+    /// A field's byte range.
+    pub type Field = std::ops::Range<usize>;
+    /// Source port.
+    pub const SRC_PORT: Field = 0..2;
+    /// Destination port.
+    pub const DST_PORT: Field = 2..4;
+    /// Sequence number of the first payload byte (or of the SYN).
+    pub const SEQ_NUM: Field = 4..8;
+    /// Next sequence number the sender expects, valid with ACK.
+    pub const ACK_NUM: Field = 8..12;
+    /// Data offset (high nibble, header length in 32-bit words) and reserved bits.
+    pub const DATA_OFF: usize = 12;
+    /// The eight flag bits.
+    pub const FLAGS: usize = 13;
+    /// Receive window.
+    pub const WINDOW: Field = 14..16;
+    /// Checksum over pseudo-header, header and payload.
+    pub const CHECKSUM: Field = 16..18;
+    /// Urgent pointer, valid with URG.
+    pub const URGENT: Field = 18..20;
+}
+
+/// Length of a header without options: derived from the last field.
+pub const MIN_HEADER_LEN: usize = field::URGENT.end;
+
+/// A TCP sequence or acknowledgment number: 32 bits that wrap around.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SeqNumber(pub u32);
+
+impl Add<usize> for SeqNumber {
+    type Output = SeqNumber;
+    /// Advances by `n` bytes, wrapping at 2^32.
+    fn add(self, n: usize) -> SeqNumber {
+        // Wrapping is the point: only the low 32 bits of n matter.
+        SeqNumber(self.0.wrapping_add(n as u32))
+    }
+}
+
+impl Sub for SeqNumber {
+    type Output = i32;
+    /// The signed distance `self - other`, right across the wrap.
+    fn sub(self, other: SeqNumber) -> i32 {
+        self.0.wrapping_sub(other.0) as i32
+    }
+}
+
+impl fmt::Display for SeqNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// The flag bits of byte 13.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TcpFlags(pub u8);
+
+impl TcpFlags {
+    /// No more data from the sender.
+    pub const FIN: TcpFlags = TcpFlags(0x01);
+    /// Synchronise sequence numbers (opens a connection).
+    pub const SYN: TcpFlags = TcpFlags(0x02);
+    /// Reset: "no such connection here".
+    pub const RST: TcpFlags = TcpFlags(0x04);
+    /// Push the data to the application.
+    pub const PSH: TcpFlags = TcpFlags(0x08);
+    /// The acknowledgment number is valid.
+    pub const ACK: TcpFlags = TcpFlags(0x10);
+    /// The urgent pointer is valid.
+    pub const URG: TcpFlags = TcpFlags(0x20);
+    /// ECN echo.
+    pub const ECE: TcpFlags = TcpFlags(0x40);
+    /// Congestion window reduced.
+    pub const CWR: TcpFlags = TcpFlags(0x80);
+
+    /// Whether every bit of `other` is set here.
+    pub fn contains(self, other: TcpFlags) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl BitOr for TcpFlags {
+    type Output = TcpFlags;
+    fn bitor(self, other: TcpFlags) -> TcpFlags {
+        TcpFlags(self.0 | other.0)
+    }
+}
+
+impl fmt::Display for TcpFlags {
+    /// tcpdump's letters: S F R P U E W, then `.` for ACK; `[P.]` is PSH|ACK.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let letters = [
+            (TcpFlags::SYN, 'S'),
+            (TcpFlags::FIN, 'F'),
+            (TcpFlags::RST, 'R'),
+            (TcpFlags::PSH, 'P'),
+            (TcpFlags::URG, 'U'),
+            (TcpFlags::ECE, 'E'),
+            (TcpFlags::CWR, 'W'),
+            (TcpFlags::ACK, '.'),
+        ];
+        let mut text = String::from("[");
+        for (flag, letter) in letters {
+            if self.contains(flag) {
+                text.push(letter);
+            }
+        }
+        if text.len() == 1 {
+            text.push_str("none");
+        }
+        text.push(']');
+        f.write_str(&text)
+    }
+}
+
+/// A read-only or writable view of a TCP segment (header and payload).
+#[derive(Debug, Clone, Copy)]
+pub struct TcpPacket<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> TcpPacket<T> {
+    /// Wraps a buffer without any check; for buffers you are about to fill.
+    pub fn new_unchecked(buffer: T) -> Self {
+        TcpPacket { buffer }
+    }
+
+    /// Wraps bytes that came from the network, so that no accessor can panic
+    /// afterwards. It fails when:
+    /// - fewer than 20 bytes are there ([`ParseError::Truncated`]);
+    /// - the data offset is below 5 words ([`ParseError::BadDataOffset`]);
+    /// - the data offset reaches past the bytes there
+    ///   ([`ParseError::DataOffsetPastEnd`]).
+    pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
+        let packet = Self::new_unchecked(buffer);
+        let len = packet.buffer.as_ref().len();
+        if len < MIN_HEADER_LEN {
+            return Err(ParseError::Truncated {
+                layer: "TCP header",
+                required: MIN_HEADER_LEN,
+                len,
+            });
+        }
+        if packet.data_offset() < 5 {
+            return Err(ParseError::BadDataOffset(packet.data_offset()));
+        }
+        if packet.header_len() > len {
+            return Err(ParseError::DataOffsetPastEnd {
+                header_len: packet.header_len(),
+                len,
+            });
+        }
+        Ok(packet)
+    }
+
+    /// The underlying buffer.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.buffer.as_ref()
+    }
+
+    fn u16_at(&self, field: field::Field) -> u16 {
+        let b = &self.bytes()[field];
+        u16::from_be_bytes([b[0], b[1]])
+    }
+
+    fn u32_at(&self, field: field::Field) -> u32 {
+        let b = &self.bytes()[field];
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// Source port.
+    pub fn src_port(&self) -> u16 {
+        self.u16_at(field::SRC_PORT)
+    }
+
+    /// Destination port.
+    pub fn dst_port(&self) -> u16 {
+        self.u16_at(field::DST_PORT)
+    }
+
+    /// Sequence number.
+    pub fn seq_number(&self) -> SeqNumber {
+        SeqNumber(self.u32_at(field::SEQ_NUM))
+    }
+
+    /// Acknowledgment number (meaningful with ACK).
+    pub fn ack_number(&self) -> SeqNumber {
+        SeqNumber(self.u32_at(field::ACK_NUM))
+    }
+
+    /// Data offset: header length in 32-bit words (5 to 15).
+    pub fn data_offset(&self) -> u8 {
+        self.bytes()[field::DATA_OFF] >> 4
+    }
+
+    /// Header length in bytes: data offset * 4 (20 to 60).
+    pub fn header_len(&self) -> usize {
+        usize::from(self.data_offset()) * 4
+    }
+
+    /// The flag bits.
+    pub fn flags(&self) -> TcpFlags {
+        TcpFlags(self.bytes()[field::FLAGS])
+    }
+
+    /// Receive window.
+    pub fn window(&self) -> u16 {
+        self.u16_at(field::WINDOW)
+    }
+
+    /// The checksum as stored.
+    pub fn checksum(&self) -> u16 {
+        self.u16_at(field::CHECKSUM)
+    }
+
+    /// Urgent pointer.
+    pub fn urgent(&self) -> u16 {
+        self.u16_at(field::URGENT)
+    }
+
+    /// Options between byte 20 and the header's end.
+    pub fn options(&self) -> &[u8] {
+        &self.bytes()[MIN_HEADER_LEN..self.header_len()]
+    }
+
+    /// The payload: everything after the header.
+    pub fn payload(&self) -> &[u8] {
+        &self.bytes()[self.header_len()..]
+    }
+
+    /// Whether the stored checksum is right for a segment from `src` to `dst`.
+    pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
+        checksum::verify_tcp(src, dst, self.bytes())
+    }
+}
+
+impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
+    fn set_u16(&mut self, field: field::Field, value: u16) {
+        self.buffer.as_mut()[field].copy_from_slice(&value.to_be_bytes());
+    }
+
+    fn set_u32(&mut self, field: field::Field, value: u32) {
+        self.buffer.as_mut()[field].copy_from_slice(&value.to_be_bytes());
+    }
+
+    /// Sets the source port.
+    pub fn set_src_port(&mut self, port: u16) {
+        self.set_u16(field::SRC_PORT, port);
+    }
+
+    /// Sets the destination port.
+    pub fn set_dst_port(&mut self, port: u16) {
+        self.set_u16(field::DST_PORT, port);
+    }
+
+    /// Sets the sequence number.
+    pub fn set_seq_number(&mut self, seq: SeqNumber) {
+        self.set_u32(field::SEQ_NUM, seq.0);
+    }
+
+    /// Sets the acknowledgment number.
+    pub fn set_ack_number(&mut self, ack: SeqNumber) {
+        self.set_u32(field::ACK_NUM, ack.0);
+    }
+
+    /// Sets the data offset in words; the reserved bits become zero.
+    pub fn set_data_offset(&mut self, words: u8) {
+        self.buffer.as_mut()[field::DATA_OFF] = words << 4;
+    }
+
+    /// Sets the flag bits.
+    pub fn set_flags(&mut self, flags: TcpFlags) {
+        self.buffer.as_mut()[field::FLAGS] = flags.0;
+    }
+
+    /// Sets the receive window.
+    pub fn set_window(&mut self, window: u16) {
+        self.set_u16(field::WINDOW, window);
+    }
+
+    /// Stores a checksum value as it is.
+    pub fn set_checksum(&mut self, value: u16) {
+        self.set_u16(field::CHECKSUM, value);
+    }
+
+    /// Sets the urgent pointer.
+    pub fn set_urgent(&mut self, value: u16) {
+        self.set_u16(field::URGENT, value);
+    }
+
+    /// The payload, writable.
+    pub fn payload_mut(&mut self) -> &mut [u8] {
+        let start = self.header_len();
+        &mut self.buffer.as_mut()[start..]
+    }
+
+    /// Zeroes the checksum field, computes the checksum over pseudo-header,
+    /// header and payload, and stores it.
+    pub fn fill_checksum(&mut self, src: Ipv4Addr, dst: Ipv4Addr) {
+        self.set_checksum(0);
+        let value = checksum::tcp_checksum(src, dst, self.buffer.as_ref());
+        self.set_checksum(value);
+    }
+}
+
+/// The meaning of a TCP segment: its fields and a borrowed payload. Options are
+/// not represented: [`TcpRepr::emit`] writes a 20-byte header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpRepr<'a> {
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Sequence number.
+    pub seq: SeqNumber,
+    /// Acknowledgment number (sent as zero unless `flags` has ACK).
+    pub ack: SeqNumber,
+    /// Flag bits.
+    pub flags: TcpFlags,
+    /// Receive window.
+    pub window: u16,
+    /// The payload.
+    pub payload: &'a [u8],
+}
+
+impl<'a> TcpRepr<'a> {
+    /// Reads the meaning out of a checked view.
+    pub fn parse(packet: &TcpPacket<&'a [u8]>) -> TcpRepr<'a> {
+        let bytes: &'a [u8] = packet.buffer;
+        let header_len = packet.header_len();
+        TcpRepr {
+            src_port: packet.src_port(),
+            dst_port: packet.dst_port(),
+            seq: packet.seq_number(),
+            ack: packet.ack_number(),
+            flags: packet.flags(),
+            window: packet.window(),
+            payload: &bytes[header_len..],
+        }
+    }
+
+    /// Length of the header [`TcpRepr::emit`] writes: 20 bytes.
+    pub fn header_len(&self) -> usize {
+        MIN_HEADER_LEN
+    }
+
+    /// Length of the whole segment: header and payload.
+    pub fn segment_len(&self) -> usize {
+        MIN_HEADER_LEN + self.payload.len()
+    }
+
+    /// How far the segment advances the sequence space: the payload's length,
+    /// plus one for SYN and one for FIN.
+    pub fn seq_len(&self) -> usize {
+        self.payload.len()
+            + usize::from(self.flags.contains(TcpFlags::SYN))
+            + usize::from(self.flags.contains(TcpFlags::FIN))
+    }
+
+    /// Writes every field, the payload and the checksum for a segment from `src`
+    /// to `dst` into `packet`, whose buffer must be exactly
+    /// [`TcpRepr::segment_len`] bytes long.
+    ///
+    /// # Panics
+    /// If the buffer's length is not [`TcpRepr::segment_len`].
+    pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
+        &self,
+        packet: &mut TcpPacket<T>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+    ) {
+        assert_eq!(
+            packet.buffer.as_ref().len(),
+            self.segment_len(),
+            "the buffer must hold exactly header + payload"
+        );
+        packet.set_src_port(self.src_port);
+        packet.set_dst_port(self.dst_port);
+        packet.set_seq_number(self.seq);
+        let ack = if self.flags.contains(TcpFlags::ACK) {
+            self.ack
+        } else {
+            SeqNumber(0)
+        };
+        packet.set_ack_number(ack);
+        packet.set_data_offset((MIN_HEADER_LEN / 4) as u8);
+        packet.set_flags(self.flags);
+        packet.set_window(self.window);
+        packet.set_urgent(0);
+        packet.payload_mut().copy_from_slice(self.payload);
+        packet.fill_checksum(src, dst);
+    }
+
+    /// Builds the segment in a new vector: header, payload, checksum.
+    pub fn to_bytes(&self, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+        let mut bytes = vec![0u8; self.segment_len()];
+        self.emit(&mut TcpPacket::new_unchecked(&mut bytes[..]), src, dst);
+        bytes
+    }
+}
