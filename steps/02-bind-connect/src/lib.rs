@@ -1,1 +1,143 @@
-//! placeholder
+//! Step 2: `bind()` and `connect()` on a raw socket are address filters, and the
+//! first segment we build by hand.
+//!
+//! On a raw socket, `bind(A)` keeps only packets sent *to* address A, and
+//! `connect(B)` keeps only packets *from* address B and makes B the destination
+//! of `write()`. Neither looks at the port: every raw TCP socket still sees every
+//! segment between those addresses, whatever its ports. So the program itself
+//! must [`classify`] what it reads by address *and* port.
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::os::fd::AsRawFd;
+
+use nix::sys::socket::{self, SockaddrIn};
+use step_01_socket::{RawSocket, Received, SeqNumber, SysError, TcpFlags, TcpRepr};
+
+/// The server's end of the workbook's exchange.
+pub const SERVER: SocketAddrV4 =
+    SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 50000);
+/// The client's end of the workbook's exchange.
+pub const CLIENT: SocketAddrV4 =
+    SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 2), 50001);
+/// What the client says.
+pub const REQUEST: &[u8; 12] = b"Hello server";
+/// What the server answers.
+pub const REPLY: &[u8; 12] = b"Hello client";
+/// The receive window our segments advertise.
+pub const WINDOW: u16 = 65535;
+
+// ANCHOR: bind
+/// `bind()`: from now on the socket reads only packets sent to `local`'s address.
+///
+/// The port is passed along (nix converts it to network byte order, the
+/// `htons` the C tutorial forgot) and ignored by the kernel for raw sockets.
+pub fn bind(socket: &RawSocket, local: SocketAddrV4) -> Result<(), SysError> {
+    socket::bind(socket.as_raw_fd(), &SockaddrIn::from(local))
+        .map_err(|e| SysError::new(format!("bind({local})"), e))
+}
+// ANCHOR_END: bind
+
+// ANCHOR: connect
+/// `connect()`: from now on the socket reads only packets from `peer`'s address,
+/// and `write()` sends to it. No packet is sent: there is no handshake.
+pub fn connect(socket: &RawSocket, peer: SocketAddrV4) -> Result<(), SysError> {
+    socket::connect(socket.as_raw_fd(), &SockaddrIn::from(peer))
+        .map_err(|e| SysError::new(format!("connect({peer})"), e))
+}
+// ANCHOR_END: connect
+
+// ANCHOR: send
+/// Writes one TCP segment (header + payload, no IPv4 header: the kernel adds
+/// it) to the connected peer. A raw socket sends a whole packet or nothing, so a
+/// short count would be a bug worth reporting.
+pub fn send(socket: &RawSocket, segment: &[u8]) -> Result<(), SysError> {
+    let sent = nix::unistd::write(socket, segment)
+        .map_err(|e| SysError::new(format!("write({} bytes)", segment.len()), e))?;
+    if sent != segment.len() {
+        return Err(SysError::new(
+            format!("write({} bytes) wrote {sent}", segment.len()),
+            nix::errno::Errno::EIO,
+        ));
+    }
+    Ok(())
+}
+// ANCHOR_END: send
+
+// ANCHOR: segment
+/// Builds a data segment from `src` to `dst`: PSH|ACK, our window, the payload,
+/// and the checksum over pseudo-header, header and payload.
+pub fn data_segment(
+    src: SocketAddrV4,
+    dst: SocketAddrV4,
+    seq: SeqNumber,
+    ack: SeqNumber,
+    payload: &[u8],
+) -> Vec<u8> {
+    let repr = TcpRepr {
+        src_port: src.port(),
+        dst_port: dst.port(),
+        seq,
+        ack,
+        flags: TcpFlags::PSH | TcpFlags::ACK,
+        window: WINDOW,
+        payload,
+    };
+    repr.to_bytes(*src.ip(), *dst.ip())
+}
+// ANCHOR_END: segment
+
+// ANCHOR: classify
+/// What a received packet is, seen from the endpoint `me` talking to `peer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verdict {
+    /// From the peer's address and port to ours, no RST: the peer's segment.
+    FromPeer,
+    /// A RST from the peer's address and port: our peer program never sends
+    /// one, the kernel there does, because no kernel socket owns our ports.
+    KernelReset,
+    /// Our own segment, read back because `lo` delivers what it sends.
+    OwnCopy,
+    /// Anything else: other ports, other addresses, other programs.
+    Foreign,
+}
+
+impl Verdict {
+    /// A short, stable name for counting.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Verdict::FromPeer => "from-peer",
+            Verdict::KernelReset => "kernel-rst",
+            Verdict::OwnCopy => "own-copy",
+            Verdict::Foreign => "foreign",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+/// Sorts a received packet by addresses *and* ports, which the kernel's filter
+/// does not look at.
+pub fn classify(
+    packet: &Received<'_>,
+    me: SocketAddrV4,
+    peer: SocketAddrV4,
+) -> Verdict {
+    let (src, dst) = (packet.src(), packet.dst());
+    if src == peer && dst == me {
+        if packet.tcp.flags().contains(TcpFlags::RST) {
+            Verdict::KernelReset
+        } else {
+            Verdict::FromPeer
+        }
+    } else if src == me && dst == peer {
+        Verdict::OwnCopy
+    } else {
+        Verdict::Foreign
+    }
+}
+// ANCHOR_END: classify
