@@ -88,13 +88,17 @@ pub fn data_segment(
 // ANCHOR_END: segment
 
 // ANCHOR: classify
-/// What a received packet is, seen from the endpoint `me` talking to `peer`.
+/// What a received packet is, seen from the endpoint `me` talking to `peer`:
+/// who sent it, as far as addresses, ports and flags can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Verdict {
     /// From the peer's address and port to ours, no RST: the peer's segment.
     FromPeer,
-    /// A RST from the peer's address and port: our peer program never sends
-    /// one, the kernel there does, because no kernel socket owns our ports.
+    /// A RST between the peer's address and port and ours, in either
+    /// direction. Our programs never send one: the kernel does, because no
+    /// kernel socket owns these ports. From the peer, it answers a segment of
+    /// ours; to the peer (read when both ends share an address), it answers
+    /// the peer's segment in our name.
     KernelReset,
     /// Our own segment, read back because `lo` delivers what it sends.
     OwnCopy,
@@ -103,6 +107,14 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict, in the order reports list them.
+    pub const ALL: [Verdict; 4] = [
+        Verdict::FromPeer,
+        Verdict::KernelReset,
+        Verdict::OwnCopy,
+        Verdict::Foreign,
+    ];
+
     /// A short, stable name for counting.
     pub fn reason(self) -> &'static str {
         match self {
@@ -110,6 +122,18 @@ impl Verdict {
             Verdict::KernelReset => "kernel-rst",
             Verdict::OwnCopy => "own-copy",
             Verdict::Foreign => "foreign",
+        }
+    }
+
+    /// What the verdict means, in one line.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Verdict::FromPeer => "peer -> me, no RST: the peer's segment",
+            Verdict::KernelReset => {
+                "a RST between peer and me: the kernel's, no program sent it"
+            }
+            Verdict::OwnCopy => "me -> peer, no RST: ours, read back from lo",
+            Verdict::Foreign => "anything else: other ports or addresses",
         }
     }
 }
@@ -121,23 +145,22 @@ impl fmt::Display for Verdict {
 }
 
 /// Sorts a received packet by addresses *and* ports, which the kernel's filter
-/// does not look at.
+/// does not look at, then by the RST flag, which only the kernel sets here.
 pub fn classify(
     packet: &Received<'_>,
     me: SocketAddrV4,
     peer: SocketAddrV4,
 ) -> Verdict {
     let (src, dst) = (packet.src(), packet.dst());
-    if src == peer && dst == me {
-        if packet.tcp.flags().contains(TcpFlags::RST) {
-            Verdict::KernelReset
-        } else {
-            Verdict::FromPeer
-        }
-    } else if src == me && dst == peer {
-        Verdict::OwnCopy
-    } else {
+    let between_us = (src == peer && dst == me) || (src == me && dst == peer);
+    if !between_us {
         Verdict::Foreign
+    } else if packet.tcp.flags().contains(TcpFlags::RST) {
+        Verdict::KernelReset
+    } else if src == peer {
+        Verdict::FromPeer
+    } else {
+        Verdict::OwnCopy
     }
 }
 // ANCHOR_END: classify
