@@ -22,3 +22,18 @@ pub use packet::{
 };
 pub use socket::{Family, MAX_PACKET, RawSocket, RecvError, SysError};
 pub use tcp::{SeqNumber, TcpFlags, TcpPacket, TcpRepr};
+
+/// Makes a write to a closed pipe end the process quietly, as it does a C
+/// program, instead of making `println!` panic: `step-01-socket | head` then
+/// just stops. Rust ignores SIGPIPE by default, so every write to a pipe whose
+/// reader has gone fails with EPIPE, and `println!` panics on that.
+///
+/// Call it first thing in `main`.
+pub fn exit_quietly_on_broken_pipe() {
+    // SAFETY: SIG_DFL is a valid disposition for SIGPIPE and installs no
+    // handler, so no Rust code runs in signal context; the old disposition
+    // returned is not needed.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

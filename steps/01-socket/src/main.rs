@@ -1,17 +1,27 @@
 //! Step 1: open a raw TCP socket and look at what it reads.
 //!
-//! Inside a private network namespace, the program opens
-//! `socket(AF_INET, SOCK_RAW, IPPROTO_TCP)`, makes the kernel send a few TCP
-//! segments of its own (a `TcpStream` connecting to a port where nothing
-//! listens), and prints every packet the raw socket reads, field by field.
+//! The chapter's story, in the order `main` runs it:
+//! 1. enter a private network namespace: a network with only `lo`, where the raw
+//!    socket sees nothing but the traffic this program makes, and where an
+//!    ordinary user holds CAP_NET_RAW;
+//! 2. open `socket(AF_INET, SOCK_RAW, IPPROTO_TCP)`, and again with the old name
+//!    `PF_INET`: the same number, the same kind of socket;
+//! 3. make the kernel's own TCP send something: connecting to a port where
+//!    nothing listens sends a SYN, and the kernel answers it with RST|ACK;
+//! 4. read what the raw socket received and print it field by field: every read
+//!    starts with the IPv4 header (byte 0x45), then comes the TCP header.
 
+use std::error::Error;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
+use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use nix::errno::Errno;
 use step_01_socket::netns::enter_private_namespace;
 use step_01_socket::{
-    Family, MAX_PACKET, RawSocket, RecvError, annotate_packet, parse_received,
+    Family, MAX_PACKET, RawSocket, RecvError, SysError, annotate_packet,
+    exit_quietly_on_broken_pipe, parse_received,
 };
 
 const USAGE: &str = "\
@@ -25,36 +35,60 @@ options:
   --port PORT   the closed port to connect to (default 50000)
   -h, --help    this text";
 
-fn parse_args() -> Result<u16, String> {
-    let mut port = 50000;
-    let mut args = std::env::args().skip(1);
+/// The port the kernel's connection attempt goes to.
+const DEFAULT_PORT: u16 = 50000;
+
+/// How long the raw socket must stay silent before we stop reading.
+const QUIET: Duration = Duration::from_millis(200);
+
+/// What the command line asks for.
+enum Command {
+    /// Capture the segments of a connection attempt to `127.0.0.1:port`.
+    Capture { port: u16 },
+    /// Print the usage text.
+    Help,
+}
+
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
+    let mut port = DEFAULT_PORT;
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "-h" | "--help" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
+            "-h" | "--help" => return Ok(Command::Help),
             "--port" => {
                 let value = args.next().ok_or("--port needs a value")?;
-                port =
-                    value.parse().ok().filter(|p| *p != 0).ok_or(format!(
-                        "--port: {value:?} is not a port (1-65535)"
-                    ))?;
+                port = parse_port(&value)?;
             }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(port)
+    Ok(Command::Capture { port })
+}
+
+/// A port to connect to: 1 to 65535 (port 0 is no destination).
+fn parse_port(value: &str) -> Result<u16, String> {
+    match value.parse::<u16>() {
+        Ok(port) if port != 0 => Ok(port),
+        _ => Err(format!("--port: {value:?} is not a port (1-65535)")),
+    }
 }
 
 fn main() -> ExitCode {
-    let port = match parse_args() {
-        Ok(port) => port,
+    exit_quietly_on_broken_pipe();
+    // args_os: an argument that is not UTF-8 is an unknown argument, not a panic.
+    let args = std::env::args_os().skip(1);
+    let port = match parse_args(args.map(|arg| arg.to_string_lossy().into_owned())) {
+        Ok(Command::Capture { port }) => port,
+        Ok(Command::Help) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(message) => {
             eprintln!("error: {message}\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };
+
+    // ANCHOR: namespace
     // First thing, while the process has one thread: a network of our own.
     match enter_private_namespace() {
         Ok(namespace) => println!("{namespace}"),
@@ -63,79 +97,112 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    // ANCHOR_END: namespace
+
     match run(port) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            eprintln!("error: {error}");
             ExitCode::FAILURE
         }
     }
 }
 
-fn run(port: u16) -> Result<(), String> {
-    // ANCHOR: open
-    // AF_INET and PF_INET are the same number; both open the same kind of socket.
-    println!("AF_INET = {}, PF_INET = {}", libc::AF_INET, libc::PF_INET);
-    for family in [Family::AfInet, Family::PfInet] {
-        let socket = RawSocket::open(family).map_err(|e| e.to_string())?;
-        let (kind, protocol) =
-            socket.type_and_protocol().map_err(|e| e.to_string())?;
-        println!(
-            "socket({}, SOCK_RAW, IPPROTO_TCP) = fd {}: SO_TYPE {} (SOCK_RAW = {}), SO_PROTOCOL {}",
-            family.name(),
-            std::os::fd::AsRawFd::as_raw_fd(&socket),
-            kind,
-            libc::SOCK_RAW,
-            protocol
-        );
-    }
-    let socket = RawSocket::open(Family::AfInet).map_err(|e| e.to_string())?;
-    // ANCHOR_END: open
+/// Steps 2 to 4 of the story, inside the namespace.
+fn run(port: u16) -> Result<(), Box<dyn Error>> {
+    let socket = open_raw_socket()?;
+    provoke_kernel_segments(port);
+    let (count, with_ip_header) = read_until_quiet(&socket)?;
+    println!(
+        "\n{count} packets read, {with_ip_header} starting with 0x45: \
+         a read returns the IPv4 header (version 4, 5 words) before the TCP header"
+    );
+    Ok(())
+}
 
-    // ANCHOR: provoke
-    // The kernel's own TCP: a connection attempt to a port where nothing listens.
-    // It sends a SYN; the kernel on the other side answers with RST|ACK.
+// ANCHOR: open
+/// Opens the raw socket under both names of the IPv4 family and prints what the
+/// kernel says each one is. Returns the `AF_INET` one.
+fn open_raw_socket() -> Result<RawSocket, SysError> {
+    // AF_INET ("address family") and PF_INET ("protocol family") are one number.
+    println!("AF_INET = {}, PF_INET = {}", libc::AF_INET, libc::PF_INET);
+    let socket = RawSocket::open(Family::AfInet)?;
+    describe(&socket, Family::AfInet)?;
+    let twin = RawSocket::open(Family::PfInet)?;
+    describe(&twin, Family::PfInet)?;
+    // One socket is enough to read from. (Both would get a copy of every TCP
+    // segment: a raw socket has no port to filter on.)
+    drop(twin);
+    Ok(socket)
+}
+
+/// Asks the kernel for the socket's type and protocol (getsockopt SO_TYPE and
+/// SO_PROTOCOL) and prints them.
+fn describe(socket: &RawSocket, family: Family) -> Result<(), SysError> {
+    let (kind, protocol) = socket.type_and_protocol()?;
+    println!(
+        "socket({}, SOCK_RAW, IPPROTO_TCP) = fd {}: \
+         SO_TYPE {kind} (SOCK_RAW = {}), SO_PROTOCOL {protocol} (IPPROTO_TCP = {})",
+        family.name(),
+        socket.as_raw_fd(),
+        libc::SOCK_RAW,
+        libc::IPPROTO_TCP,
+    );
+    Ok(())
+}
+// ANCHOR_END: open
+
+// ANCHOR: provoke
+/// Makes the kernel's own TCP send segments for the raw socket to see: a
+/// connection attempt to a port where nothing listens. The kernel sends a SYN;
+/// finding no listener, it answers with RST|ACK, and connect fails with
+/// "Connection refused".
+fn provoke_kernel_segments(port: u16) {
     let target = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
     println!("\nconnecting a kernel TCP socket to {target} (nothing listens there)");
     match TcpStream::connect_timeout(&target.into(), Duration::from_secs(1)) {
         Ok(_) => println!("connected?! something listens on {target}"),
         Err(error) => println!("connect: {error}"),
     }
-    // ANCHOR_END: provoke
+}
+// ANCHOR_END: provoke
 
-    // ANCHOR: read
-    // Everything is already queued on the raw socket: read until it is quiet.
-    socket
-        .set_recv_timeout(Duration::from_millis(200))
-        .map_err(|e| e.to_string())?;
+// ANCHOR: read
+/// Reads and prints packets until the socket has been quiet for [`QUIET`].
+/// Returns how many were read and how many started with 0x45 (IPv4, 5 words).
+fn read_until_quiet(socket: &RawSocket) -> Result<(usize, usize), Box<dyn Error>> {
+    // Both segments are already queued: a read that waits longer than this
+    // means there is nothing more to come.
+    socket.set_recv_timeout(QUIET)?;
+    // One read returns one whole packet; offer room for the largest.
     let mut buf = vec![0u8; MAX_PACKET];
-    let mut count = 0;
-    let mut starts_with_ip_header = 0;
+    let (mut count, mut with_ip_header) = (0, 0);
     loop {
         let len = match socket.recv(&mut buf) {
             Ok(len) => len,
-            Err(RecvError::Sys(e)) if e.errno == nix::errno::Errno::EAGAIN => break,
-            Err(error) => return Err(error.to_string()),
+            // The timeout passed with nothing queued: all is read.
+            Err(RecvError::Sys(e)) if e.errno == Errno::EAGAIN => break,
+            Err(error) => return Err(error.into()),
         };
         count += 1;
         let bytes = &buf[..len];
         if bytes.first() == Some(&0x45) {
-            starts_with_ip_header += 1;
+            with_ip_header += 1;
         }
-        match parse_received(bytes) {
-            Ok(packet) => {
-                println!("\npacket {count}: {len} bytes, {}", packet.summary())
-            }
-            Err(error) => {
-                println!("\npacket {count}: {len} bytes, malformed: {error}")
-            }
-        }
-        print!("{}", annotate_packet(bytes));
+        show_packet(count, bytes);
     }
-    // ANCHOR_END: read
-    println!(
-        "\n{count} packets read, {starts_with_ip_header} starting with 0x45: \
-         a read returns the IPv4 header (version 4, 5 words) before the TCP header"
-    );
-    Ok(())
+    Ok((count, with_ip_header))
 }
+
+/// Prints one packet: a summary line, then every field next to its bytes.
+fn show_packet(number: usize, bytes: &[u8]) {
+    let len = bytes.len();
+    match parse_received(bytes) {
+        Ok(packet) => {
+            println!("\npacket {number}: {len} bytes, {}", packet.summary())
+        }
+        Err(error) => println!("\npacket {number}: {len} bytes, malformed: {error}"),
+    }
+    print!("{}", annotate_packet(bytes));
+}
+// ANCHOR_END: read

@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use crate::checksum::{self, PROTO_TCP};
 use crate::error::ParseError;
 use crate::ipv4::{self, Ipv4Packet};
-use crate::tcp::{self, TcpPacket, TcpRepr};
+use crate::tcp::{self, TcpFlags, TcpPacket, TcpRepr};
 
 /// A checked IPv4 packet carrying a checked TCP segment. No accessor of either
 /// view can panic.
@@ -140,7 +140,7 @@ pub fn summary(
         let end = segment.seq + segment.payload.len();
         let _ = write!(line, " seq {}:{}", segment.seq, end);
     }
-    if segment.flags.contains(tcp::TcpFlags::ACK) {
+    if segment.flags.contains(TcpFlags::ACK) {
         let _ = write!(line, " ack {}", segment.ack);
     }
     let _ = write!(
@@ -202,6 +202,74 @@ fn printable(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// The names of the flags set, in the order of their tcpdump letters:
+/// `SYN ACK` for `[S.]`.
+fn flag_names(flags: TcpFlags) -> String {
+    let names = [
+        (TcpFlags::SYN, "SYN"),
+        (TcpFlags::FIN, "FIN"),
+        (TcpFlags::RST, "RST"),
+        (TcpFlags::PSH, "PSH"),
+        (TcpFlags::URG, "URG"),
+        (TcpFlags::ECE, "ECE"),
+        (TcpFlags::CWR, "CWR"),
+        (TcpFlags::ACK, "ACK"),
+    ];
+    let set: Vec<&str> = names
+        .iter()
+        .filter(|(flag, _)| flags.contains(*flag))
+        .map(|(_, name)| *name)
+        .collect();
+    if set.is_empty() {
+        "none".to_owned()
+    } else {
+        set.join(" ")
+    }
+}
+
+/// Annotates TCP options one per line. Kind 0 ends the list (what follows is
+/// padding), kind 1 is a single byte of padding, and every other option is
+/// kind, length (counting kind and length bytes), then data. A length that does
+/// not fit is reported, and the rest is shown as it is.
+fn annotate_options(out: &mut String, base: usize, options: &[u8]) {
+    let mut at = 0;
+    while let Some(&kind) = options.get(at) {
+        let rest = &options[at..];
+        let (len, meaning) = match kind {
+            0 => (
+                rest.len(),
+                "option end of list (the rest is padding)".to_owned(),
+            ),
+            1 => (1, "option NOP (padding)".to_owned()),
+            _ => match rest.get(1).map(|&len| usize::from(len)) {
+                Some(len) if (2..=rest.len()).contains(&len) => {
+                    (len, option_meaning(kind, &rest[2..len]))
+                }
+                _ => (rest.len(), format!("option {kind} with a bad length")),
+            },
+        };
+        line(out, base + at, &rest[..len], &meaning);
+        at += len;
+    }
+}
+
+/// What one TCP option (kind and its data) says.
+fn option_meaning(kind: u8, data: &[u8]) -> String {
+    match (kind, data) {
+        (2, &[a, b]) => format!("option MSS {}", u16::from_be_bytes([a, b])),
+        (3, &[shift]) => {
+            format!("option window scale {shift} (windows x 2^{shift})")
+        }
+        (4, []) => "option SACK permitted".to_owned(),
+        (8, &[a, b, c, d, e, f, g, h]) => format!(
+            "option timestamps {}, echo {}",
+            u32::from_be_bytes([a, b, c, d]),
+            u32::from_be_bytes([e, f, g, h])
+        ),
+        _ => format!("option {kind}, {} bytes of data", data.len()),
+    }
+}
+
 /// Annotates a TCP segment (header + payload) starting at `base` in the dump.
 fn annotate_tcp(
     out: &mut String,
@@ -250,7 +318,7 @@ fn annotate_tcp(
         out,
         base + f::FLAGS,
         &b[f::FLAGS..=f::FLAGS],
-        &format!("flags {}", seg.flags()),
+        &format!("flags {} = {}", seg.flags(), flag_names(seg.flags())),
     );
     line(
         out,
@@ -270,15 +338,7 @@ fn annotate_tcp(
         &b[f::URGENT],
         &format!("urgent pointer {}", seg.urgent()),
     );
-    if !seg.options().is_empty() {
-        let n = seg.options().len();
-        line(
-            out,
-            base + tcp::MIN_HEADER_LEN,
-            seg.options(),
-            &format!("options, {n} bytes"),
-        );
-    }
+    annotate_options(out, base + tcp::MIN_HEADER_LEN, seg.options());
     let payload = seg.payload();
     let _ = writeln!(out, "payload, {} bytes", payload.len());
     for (i, chunk) in payload.chunks(BYTES_PER_LINE).enumerate() {
@@ -324,12 +384,18 @@ pub fn annotate_received(packet: &Received<'_>) -> String {
         &b[f::IDENT],
         &format!("identification {}", ip.ident()),
     );
-    let df = if ip.dont_frag() { "DF" } else { "none" };
+    let frag = ip.flags_frag();
+    let flags = match (frag & ipv4::FLAG_DF != 0, frag & ipv4::FLAG_MF != 0) {
+        (true, true) => "DF MF",
+        (true, false) => "DF (don't fragment)",
+        (false, true) => "MF (more fragments)",
+        (false, false) => "none",
+    };
     line(
         &mut out,
         f::FLAGS_FRAG.start,
         &b[f::FLAGS_FRAG],
-        &format!("flags {df}, fragment offset {}", ip.flags_frag() & 0x1fff),
+        &format!("flags {flags}, fragment offset {}", frag & 0x1fff),
     );
     line(
         &mut out,

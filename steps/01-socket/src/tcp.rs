@@ -324,6 +324,13 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
         self.set_u16(field::URGENT, value);
     }
 
+    /// The options between byte 20 and the header's end, writable (set the data
+    /// offset first).
+    pub fn options_mut(&mut self) -> &mut [u8] {
+        let end = self.header_len();
+        &mut self.buffer.as_mut()[MIN_HEADER_LEN..end]
+    }
+
     /// The payload, writable.
     pub fn payload_mut(&mut self) -> &mut [u8] {
         let start = self.header_len();
@@ -398,7 +405,9 @@ impl<'a> TcpRepr<'a> {
     /// [`TcpRepr::segment_len`] bytes long.
     ///
     /// # Panics
-    /// If the buffer's length is not [`TcpRepr::segment_len`].
+    /// If the buffer's length is not [`TcpRepr::segment_len`], or it is longer
+    /// than 65535 bytes. Both are the caller's mistakes, never the network's:
+    /// received bytes go through [`TcpPacket::new_checked`] instead.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut TcpPacket<T>,
@@ -428,9 +437,73 @@ impl<'a> TcpRepr<'a> {
     }
 
     /// Builds the segment in a new vector: header, payload, checksum.
+    ///
+    /// # Panics
+    /// If the segment is longer than 65535 bytes (a payload above 65515 bytes),
+    /// which no IPv4 packet can carry and no checksum covers.
     pub fn to_bytes(&self, src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
         let mut bytes = vec![0u8; self.segment_len()];
         self.emit(&mut TcpPacket::new_unchecked(&mut bytes[..]), src, dst);
         bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_number_add_wraps_around_2_to_the_32() {
+        assert_eq!(SeqNumber(u32::MAX - 1) + 3, SeqNumber(1));
+        assert_eq!(SeqNumber(u32::MAX) + 1, SeqNumber(0));
+        assert_eq!(SeqNumber(1) + 12, SeqNumber(13));
+        assert_eq!(SeqNumber(7) + 0, SeqNumber(7));
+    }
+
+    #[test]
+    fn seq_number_difference_is_signed_across_the_wrap() {
+        let before = SeqNumber(u32::MAX - 1);
+        let after = SeqNumber(1);
+        // 1 comes 3 bytes after 2^32 - 2, though it is numerically smaller.
+        assert_eq!(after - before, 3);
+        assert_eq!(before - after, -3);
+        assert_eq!(SeqNumber(13) - SeqNumber(1), 12);
+        assert_eq!(SeqNumber(5) - SeqNumber(5), 0);
+    }
+
+    #[test]
+    fn flags_display_like_tcpdump() {
+        assert_eq!(TcpFlags::SYN.to_string(), "[S]");
+        assert_eq!((TcpFlags::SYN | TcpFlags::ACK).to_string(), "[S.]");
+        assert_eq!((TcpFlags::PSH | TcpFlags::ACK).to_string(), "[P.]");
+        assert_eq!((TcpFlags::RST | TcpFlags::ACK).to_string(), "[R.]");
+        assert_eq!((TcpFlags::FIN | TcpFlags::ACK).to_string(), "[F.]");
+        assert_eq!(TcpFlags::ACK.to_string(), "[.]");
+        assert_eq!(TcpFlags::RST.to_string(), "[R]");
+        assert_eq!(TcpFlags(0).to_string(), "[none]");
+        assert_eq!(TcpFlags(0xff).to_string(), "[SFRPUEW.]");
+    }
+
+    #[test]
+    fn flags_contains_every_bit_asked_for() {
+        let syn_ack = TcpFlags::SYN | TcpFlags::ACK;
+        assert!(syn_ack.contains(TcpFlags::SYN));
+        assert!(syn_ack.contains(syn_ack));
+        assert!(!syn_ack.contains(TcpFlags::SYN | TcpFlags::FIN));
+        assert!(!TcpFlags::SYN.contains(TcpFlags::ACK));
+    }
+
+    #[test]
+    fn seq_len_counts_syn_and_fin() {
+        let repr = TcpRepr {
+            src_port: 50001,
+            dst_port: 50000,
+            seq: SeqNumber(0),
+            ack: SeqNumber(0),
+            flags: TcpFlags::SYN | TcpFlags::FIN,
+            window: 0,
+            payload: b"abc",
+        };
+        assert_eq!(repr.seq_len(), 5);
     }
 }
