@@ -85,6 +85,7 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command, String> {
 }
 
 fn main() -> ExitCode {
+    step_01_socket::exit_quietly_on_broken_pipe();
     match parse_args(std::env::args_os().skip(1)) {
         Ok(Command::Run) => {}
         Ok(Command::Help) => {
