@@ -121,13 +121,10 @@ impl EventSet {
                 None => EpollTimeout::NONE,
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    // Round up, so a wait never ends before its deadline.
+                    // Round up, so a wait never ends before its deadline; the
+                    // kernel takes at most i32::MAX ms (about 24 days).
                     let millis = left.as_nanos().div_ceil(1_000_000);
-                    let millis = u32::try_from(millis)
-                        .unwrap_or(u32::MAX)
-                        .min(i32::MAX as u32);
-                    EpollTimeout::try_from(Duration::from_millis(u64::from(millis)))
-                        .unwrap_or(EpollTimeout::NONE)
+                    EpollTimeout::try_from(millis).unwrap_or(EpollTimeout::MAX)
                 }
             };
             match self.epoll.wait(events, left) {
@@ -136,6 +133,14 @@ impl EventSet {
                 Err(e) => return Err(SysError::new("epoll_wait", e)),
             }
         }
+    }
+}
+
+/// The epoll instance's own fd: it can itself be watched by another epoll set or
+/// by `poll`, and it is closed when the `EventSet` is dropped.
+impl AsFd for EventSet {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.epoll.0.as_fd()
     }
 }
 
@@ -268,3 +273,38 @@ impl AsFd for Signals {
     }
 }
 // ANCHOR_END: signals
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_names_each_flag_in_order() {
+        let flags = EpollFlags::EPOLLHUP | EpollFlags::EPOLLIN;
+        assert_eq!(describe(flags), "EPOLLIN|EPOLLHUP");
+        assert_eq!(describe(EpollFlags::EPOLLRDHUP), "EPOLLRDHUP");
+    }
+
+    #[test]
+    fn describe_of_no_flag_is_none() {
+        assert_eq!(describe(EpollFlags::empty()), "none");
+    }
+
+    #[test]
+    fn ctl_errors_name_the_operation_fd_and_mask() {
+        let set = EventSet::new().expect("epoll_create1");
+        let (reader, _writer) = nix::unistd::pipe().expect("pipe");
+        set.add(&reader, 1, EpollFlags::EPOLLIN).expect("first ADD");
+        let error = set
+            .add(&reader, 1, EpollFlags::EPOLLIN)
+            .expect_err("second ADD");
+        use std::os::fd::AsRawFd;
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "epoll_ctl(EPOLL_CTL_ADD, fd {}, EPOLLIN): EEXIST: File exists",
+                reader.as_raw_fd()
+            )
+        );
+    }
+}
