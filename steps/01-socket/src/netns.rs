@@ -110,7 +110,9 @@ impl fmt::Display for NamespaceError {
         writeln!(f, "Remedies, any one of:")?;
         writeln!(
             f,
-            "  - run as root, which needs no user namespace: cargo build, then\n      sudo ./target/debug/<step>"
+            "  - run as root, which needs no user namespace: cargo build, then\n      \
+             sudo ./target/debug/{}",
+            crate::socket::program_name()
         )?;
         match self.refusal {
             Refusal::AppArmor => writeln!(

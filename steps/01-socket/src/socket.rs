@@ -41,13 +41,17 @@ impl fmt::Display for SysError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.call, self.errno)?;
         if self.is_permission() && self.call.starts_with("socket(") {
-            f.write_str(
-                "\n\nOpening a raw socket needs CAP_NET_RAW. Remedies:\n\
-                 \x20 - run the binary as root: cargo build, then sudo ./target/debug/<step>\n\
+            let program = program_name();
+            write!(
+                f,
+                "\n\nOpening a raw socket needs CAP_NET_RAW. Remedies, any one of:\n\
+                 \x20 - run the binary as root: cargo build, then\n\
+                 \x20     sudo ./target/debug/{program}\n\
                  \x20 - give the binary the capability (lost on every rebuild):\n\
-                 \x20     sudo setcap cap_net_raw+ep ./target/debug/<step>\n\
+                 \x20     sudo setcap cap_net_raw+ep ./target/debug/{program}\n\
                  \x20 - run it in a private user+network namespace, where you hold it:\n\
-                 \x20     unshare --user --map-root-user --net sh -c 'ip link set lo up; ./target/debug/<step> ...'",
+                 \x20     unshare --user --map-root-user --net sh -c \\\n\
+                 \x20       'ip link set lo up; ./target/debug/{program} ...'"
             )?;
         }
         Ok(())
@@ -55,6 +59,17 @@ impl fmt::Display for SysError {
 }
 
 impl std::error::Error for SysError {}
+
+/// The running program's file name, for remedies the reader can paste.
+pub(crate) fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(std::path::Path::file_name)
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "<step>".to_owned())
+}
 
 /// The two spellings of the IPv4 family. `PF_INET` ("protocol family") is the
 /// historical name; Linux defines both as 2, and they open the same socket.
