@@ -1,1 +1,29 @@
-//! placeholder
+//! Step 4: the tutorial's raw TCP echo, server and client, done right.
+//!
+//! The client sends `Hello server` in hand-built PSH|ACK segments; the server
+//! answers each with `Hello client`, acknowledging the request's bytes; the
+//! client matches each reply to its request by the acknowledgment number.
+//!
+//! Everything here is free of I/O, so it can be tested without privileges:
+//! - [`args`] turns the command line into a [`Mode`] or a usage
+//!   error;
+//! - [`protocol`] holds the two plain state machines, [`Server`] and [`Client`]:
+//!   bytes read and the time go in, segments to write and events to print come
+//!   out;
+//! - [`stats`] counts what each side ignored, and why;
+//! - [`advice`] adds the likely cause and the fix to a failed system call.
+//!
+//! The binary (`src/main.rs`) is the thin part: raw sockets, one epoll set, a
+//! timerfd and a signalfd, driving these machines.
+
+pub mod advice;
+pub mod args;
+pub mod protocol;
+pub mod stats;
+
+pub use args::{Mode, UsageError};
+pub use protocol::{
+    Client, ClientConfig, ClientEvent, Ignored, Lost, Outgoing, Server,
+    ServerOutcome,
+};
+pub use stats::IgnoredCounts;

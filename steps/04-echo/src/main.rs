@@ -1,1 +1,454 @@
-fn main() {}
+//! Step 4: the tutorial's echo server and client over raw TCP sockets and epoll.
+//!
+//! Each side opens `socket(AF_INET, SOCK_RAW, IPPROTO_TCP)`, binds it to its own
+//! address and connects it to the other side's, and waits in one epoll set for
+//! its socket, a timerfd (the client's pacing and reply deadlines) and a
+//! signalfd (SIGINT and SIGTERM). What a read means and what to send back is the
+//! business of the state machines in the library (`Server`, `Client`); this file
+//! only moves bytes between them and the kernel.
+//!
+//! With no arguments, a demo: both sides in one process and one epoll set, in a
+//! private network namespace. `server` and `client` run one side each in the
+//! current namespace, as in the tutorial's two terminals.
+
+use std::net::SocketAddrV4;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use step_01_socket::netns::enter_private_namespace;
+use step_01_socket::{Family, MAX_PACKET, RawSocket, RecvError, SysError};
+use step_02_bind_connect::{CLIENT, SERVER, bind, connect, send};
+use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, describe};
+use step_04_echo::advice::advice;
+use step_04_echo::args::{self, Mode, SYNOPSIS, USAGE, show_duration};
+use step_04_echo::protocol::text;
+use step_04_echo::{Client, ClientConfig, ClientEvent, Server, ServerOutcome};
+
+/// epoll tokens: which fd an event is about.
+const SIGNALS: u64 = 0;
+const TIMER: u64 = 1;
+const SERVER_SOCKET: u64 = 2;
+const CLIENT_SOCKET: u64 = 3;
+
+/// What server and client modes say first: they use the namespace they are
+/// started in, and a raw socket there reads all of its TCP traffic.
+const CURRENT_NAMESPACE: &str = "namespace: the current one (server and client \
+     modes); a raw socket here reads every TCP segment in it, other programs' too";
+
+/// How long a finished client keeps reading, so the kernel's last RSTs are
+/// counted too.
+const LINGER: Duration = Duration::from_millis(50);
+
+fn main() -> ExitCode {
+    step_01_socket::exit_quietly_on_broken_pipe();
+    let mode = match args::parse(std::env::args().skip(1)) {
+        Ok(mode) => mode,
+        Err(error) => {
+            eprintln!("error: {error}\n\n{SYNOPSIS}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match mode {
+        Mode::Help => {
+            println!("{SYNOPSIS}\n\n{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Mode::Demo { client, verbose } => {
+            // First thing, while the process has one thread: a network of our
+            // own, even as root. The demo never touches the host's network.
+            match enter_private_namespace() {
+                Ok(namespace) => println!("{namespace}"),
+                Err(error) => {
+                    eprint!("error: {error}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            Echo::new(
+                Some((SERVER, CLIENT)),
+                Some((CLIENT, SERVER, client)),
+                verbose,
+            )
+            .and_then(Echo::run)
+        }
+        Mode::Server { me, peer, verbose } => {
+            println!("{CURRENT_NAMESPACE}");
+            Echo::new(Some((me, peer)), None, verbose).and_then(Echo::run)
+        }
+        Mode::Client {
+            me,
+            peer,
+            client,
+            verbose,
+        } => {
+            println!("{CURRENT_NAMESPACE}");
+            Echo::new(None, Some((me, peer, client)), verbose).and_then(Echo::run)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            if let Some(hint) = advice(&error) {
+                eprintln!("{hint}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One side: its raw socket and its state machine.
+struct Side<M> {
+    socket: RawSocket,
+    machine: M,
+}
+
+/// Everything the loop waits on, and the sides it drives.
+struct Echo {
+    events: EventSet,
+    signals: Signals,
+    /// Only a client needs a clock.
+    timer: Option<Timer>,
+    server: Option<Side<Server>>,
+    client: Option<Side<Client>>,
+    verbose: bool,
+    /// One read's worth: the largest IPv4 packet.
+    buf: Vec<u8>,
+}
+
+/// Why the loop ended.
+enum Ending {
+    /// The client did all it was asked to.
+    Done,
+    /// SIGINT or SIGTERM.
+    Stopped,
+}
+
+// ANCHOR: open_socket
+/// A raw TCP socket that reads only what `peer`'s address sends to `me`'s, and
+/// writes to `peer`. The kernel's filters ignore ports: the machines check them.
+fn open_socket(
+    role: &str,
+    me: SocketAddrV4,
+    peer: SocketAddrV4,
+) -> Result<RawSocket, SysError> {
+    let socket = RawSocket::open(Family::AfInet)?;
+    bind(&socket, me)?;
+    connect(&socket, peer)?;
+    // Reads return EAGAIN instead of waiting: epoll does the waiting.
+    socket.set_nonblocking()?;
+    println!(
+        "{role}: socket(AF_INET, SOCK_RAW, IPPROTO_TCP), \
+         bound to {}, connected to {}",
+        me.ip(),
+        peer.ip()
+    );
+    Ok(socket)
+}
+// ANCHOR_END: open_socket
+
+impl Echo {
+    // ANCHOR: setup
+    /// Sets up the signals, one epoll set, and each side that is asked for.
+    fn new(
+        server: Option<(SocketAddrV4, SocketAddrV4)>,
+        client: Option<(SocketAddrV4, SocketAddrV4, ClientConfig)>,
+        verbose: bool,
+    ) -> Result<Echo, SysError> {
+        // Block SIGINT and SIGTERM first, so Ctrl+C becomes a readable fd
+        // instead of killing the process before it can print its summary.
+        let signals = Signals::new(&[Signal::SIGINT, Signal::SIGTERM])?;
+        let events = EventSet::new()?;
+        events.add(&signals, SIGNALS, Flags::EPOLLIN)?;
+        let mut watched = vec!["a signalfd (SIGINT, SIGTERM)"];
+
+        let server = match server {
+            Some((me, peer)) => {
+                let socket = open_socket("server", me, peer)?;
+                events.add(&socket, SERVER_SOCKET, Flags::EPOLLIN)?;
+                watched.push("the server's socket");
+                let machine = Server::new(me, peer);
+                Some(Side { socket, machine })
+            }
+            None => None,
+        };
+        let (client, timer) = match client {
+            Some((me, peer, config)) => {
+                let socket = open_socket("client", me, peer)?;
+                events.add(&socket, CLIENT_SOCKET, Flags::EPOLLIN)?;
+                let timer = Timer::new()?;
+                events.add(&timer, TIMER, Flags::EPOLLIN)?;
+                watched.push("the client's socket");
+                watched.push("a timerfd");
+                let machine = Client::new(me, peer, config, Instant::now());
+                (Some(Side { socket, machine }), Some(timer))
+            }
+            None => (None, None),
+        };
+        println!("epoll: one set watching {}", watched.join(", "));
+        let echo = Echo {
+            events,
+            signals,
+            timer,
+            server,
+            client,
+            verbose,
+            buf: vec![0; MAX_PACKET],
+        };
+        echo.announce();
+        Ok(echo)
+    }
+    // ANCHOR_END: setup
+
+    /// Says who talks to whom, and until when.
+    fn announce(&self) {
+        let until = if self.client.is_some() {
+            "until the client is done"
+        } else {
+            "until Ctrl+C"
+        };
+        if let Some(Side { machine, .. }) = &self.server {
+            println!(
+                "server: answering {} at {}, {until}",
+                machine.peer(),
+                machine.me()
+            );
+        }
+        if let Some(Side { machine, .. }) = &self.client {
+            let config = machine.config();
+            let count = match config.count {
+                Some(n) => format!("{n} requests"),
+                None => "requests until Ctrl+C".to_owned(),
+            };
+            println!(
+                "client: asking {} from {}: {count}, one every {}, \
+                 each reply awaited {}",
+                machine.peer(),
+                machine.me(),
+                show_duration(config.interval),
+                show_duration(config.timeout)
+            );
+        }
+    }
+
+    // ANCHOR: event_loop
+    /// Waits, reacts, repeats: until the client is done or a signal arrives.
+    fn run(mut self) -> Result<ExitCode, SysError> {
+        let mut ready = [Event::empty(); 8];
+        let ending = loop {
+            if self.tick()? {
+                break Ending::Done;
+            }
+            // No timeout: the timerfd wakes us when the client has work to do.
+            let n = self.events.wait(&mut ready, None)?;
+            // Every returned event, not just the first.
+            let mut signal = None;
+            for event in &ready[..n] {
+                match event.data() {
+                    SIGNALS => signal = signal.or(self.signals.read()?),
+                    TIMER => self.read_timer()?,
+                    SERVER_SOCKET => self.serve(event.events())?,
+                    CLIENT_SOCKET => self.receive(event.events())?,
+                    _ => {}
+                }
+            }
+            if let Some(signal) = signal {
+                println!("signal: {signal} received, stopping");
+                break Ending::Stopped;
+            }
+        };
+        self.finish(ending)
+    }
+    // ANCHOR_END: event_loop
+
+    /// The client's clock: reports overdue replies, sends the request that is
+    /// due, and sets the timer for whatever comes next. True once it is done.
+    fn tick(&mut self) -> Result<bool, SysError> {
+        let (Some(client), Some(timer)) = (&mut self.client, &self.timer) else {
+            return Ok(false);
+        };
+        let now = Instant::now();
+        for lost in client.machine.on_timeout(now) {
+            println!("client: {lost}");
+        }
+        if let Some(request) = client.machine.poll_send(now) {
+            println!("client: request {}", request.number);
+            send(&client.socket, &request.segment)?;
+            println!("client:   wrote  {}", request.summary);
+        }
+        match client.machine.next_deadline() {
+            Some(deadline) => {
+                timer.arm_once(deadline.saturating_duration_since(now))?
+            }
+            None => timer.disarm()?,
+        }
+        Ok(client.machine.is_done())
+    }
+
+    fn read_timer(&self) -> Result<(), SysError> {
+        if let Some(timer) = &self.timer {
+            // Reading makes it unreadable until it expires again.
+            timer.expirations()?;
+        }
+        Ok(())
+    }
+
+    // ANCHOR: server_reply
+    /// Reads every queued segment on the server's socket; answers the requests.
+    fn serve(&mut self, flags: Flags) -> Result<(), SysError> {
+        let Some(server) = &mut self.server else {
+            return Ok(());
+        };
+        check_hangup("server", flags)?;
+        while let Some(bytes) = read_packet("server", &server.socket, &mut self.buf)?
+        {
+            match server.machine.on_packet(bytes) {
+                ServerOutcome::Request {
+                    summary,
+                    payload,
+                    reply,
+                } => {
+                    println!("server: Received : {}", text(&payload));
+                    println!("server:   read   {summary}");
+                    send(&server.socket, &reply.segment)?;
+                    println!("server:   wrote  {}", reply.summary);
+                }
+                ServerOutcome::Ignored { reason, summary } => {
+                    if self.verbose {
+                        print_ignored("server", &reason.to_string(), summary);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: server_reply
+
+    // ANCHOR: client_reply
+    /// Reads every queued segment on the client's socket; reports the replies.
+    fn receive(&mut self, flags: Flags) -> Result<(), SysError> {
+        let Some(client) = &mut self.client else {
+            return Ok(());
+        };
+        check_hangup("client", flags)?;
+        while let Some(bytes) = read_packet("client", &client.socket, &mut self.buf)?
+        {
+            match client.machine.on_packet(bytes, Instant::now()) {
+                ClientEvent::Reply {
+                    number,
+                    summary,
+                    payload,
+                } => {
+                    println!("client: Received : {}", text(&payload));
+                    println!(
+                        "client:   read   {summary}  (answers request {number})"
+                    );
+                }
+                ClientEvent::Ignored { reason, summary } => {
+                    if self.verbose {
+                        print_ignored("client", &reason.to_string(), summary);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: client_reply
+
+    // ANCHOR: summary
+    /// Reads what is still on its way, prints each side's summary and chooses the
+    /// exit status: 0 after a signal or when every request was answered.
+    fn finish(mut self, ending: Ending) -> Result<ExitCode, SysError> {
+        if let Some(timer) = &self.timer {
+            timer.disarm()?;
+        }
+        let linger = match ending {
+            Ending::Done => LINGER,
+            Ending::Stopped => Duration::ZERO,
+        };
+        self.linger(linger)?;
+        if let Some(Side { machine, .. }) = &self.client {
+            println!("client: {}", machine.summary());
+            println!("client: ignored {}", machine.ignored());
+        }
+        if let Some(Side { machine, .. }) = &self.server {
+            println!("server: {}", machine.summary());
+            println!("server: ignored {}", machine.ignored());
+        }
+        let answered = self.client.as_ref().is_none_or(|c| c.machine.succeeded());
+        Ok(match ending {
+            Ending::Stopped => ExitCode::SUCCESS,
+            Ending::Done if answered => ExitCode::SUCCESS,
+            Ending::Done => ExitCode::FAILURE,
+        })
+    }
+    // ANCHOR_END: summary
+
+    /// Keeps reading the sockets for `time` (at least once, without waiting), so
+    /// segments already on their way are counted.
+    fn linger(&mut self, time: Duration) -> Result<(), SysError> {
+        let deadline = Instant::now() + time;
+        let mut ready = [Event::empty(); 8];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let n = self.events.wait(&mut ready, Some(left))?;
+            let mut read = false;
+            for event in &ready[..n] {
+                match event.data() {
+                    SERVER_SOCKET => self.serve(event.events())?,
+                    CLIENT_SOCKET => self.receive(event.events())?,
+                    // A signal now changes nothing: consume it.
+                    SIGNALS => drop(self.signals.read()?),
+                    TIMER => self.read_timer()?,
+                    _ => {}
+                }
+                read = true;
+            }
+            if !read || left.is_zero() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// EPOLLHUP on a raw socket means it can no longer be used.
+fn check_hangup(role: &str, flags: Flags) -> Result<(), SysError> {
+    if flags.contains(Flags::EPOLLHUP) {
+        return Err(SysError::new(
+            format!(
+                "epoll_wait: the {role}'s socket reported {}",
+                describe(flags)
+            ),
+            Errno::EPIPE,
+        ));
+    }
+    Ok(())
+}
+
+/// One packet from `socket`, or `None` once nothing is queued.
+///
+/// A pending socket error (what EPOLLERR announces) comes back from `recv` once;
+/// it is reported, and reading resumes when epoll reports the socket again.
+fn read_packet<'b>(
+    role: &str,
+    socket: &RawSocket,
+    buf: &'b mut [u8],
+) -> Result<Option<&'b [u8]>, SysError> {
+    match socket.recv(buf) {
+        Ok(len) => Ok(Some(&buf[..len])),
+        // Nothing (more) queued: back to epoll_wait.
+        Err(RecvError::Sys(e)) if e.errno == Errno::EAGAIN => Ok(None),
+        Err(error) => {
+            eprintln!("{role}: {error} (reported; reading on)");
+            Ok(None)
+        }
+    }
+}
+
+fn print_ignored(role: &str, reason: &str, summary: Option<String>) {
+    match summary {
+        Some(summary) => println!("{role}: ignored {reason}  {summary}"),
+        None => println!("{role}: ignored {reason}"),
+    }
+}

@@ -1,0 +1,684 @@
+//! The command line, parsed by hand into a [`Mode`] or a [`UsageError`].
+
+use std::fmt;
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::time::Duration;
+
+use step_02_bind_connect::{CLIENT, SERVER};
+
+use crate::protocol::ClientConfig;
+
+/// The first lines of [`USAGE`], printed after a usage error.
+pub const SYNOPSIS: &str = "\
+usage: step-04-echo [--count N] [--interval T] [--timeout T] [-v]
+       step-04-echo server [ADDR] [--addr A] [--port P] [--peer A] [--peer-port P] [-v]
+       step-04-echo client [ADDR] [--addr A] [--port P] [--peer A] [--peer-port P]
+                           [--count N] [--interval T] [--timeout T] [-v]
+       step-04-echo --help";
+
+/// The text `--help` prints (after [`SYNOPSIS`]).
+pub const USAGE: &str = "\
+The tutorial's echo over raw TCP sockets: the client sends \"Hello server\" in
+hand-built PSH|ACK segments, the server answers each with \"Hello client\".
+
+With no mode, a self-contained demo: it enters a private network namespace
+(a user namespace too, when needed: no sudo) and runs both sides in one process,
+the server at 127.0.0.1:50000 and the client at 127.0.0.2:50001.
+
+`server` and `client` run one side each in the CURRENT network namespace, as in
+the tutorial's two terminals, until Ctrl+C (the client: or until --count
+requests are done). A raw socket there sees every TCP segment of that
+namespace: this needs CAP_NET_RAW (root), and a private namespace is the safe
+place for it (see the examples).
+
+Each side names its own end with --addr/--port and the other end with
+--peer/--peer-port. ADDR is the server's address (default 127.0.0.1):
+`server ADDR` means `server --addr ADDR`, `client ADDR` means
+`client --peer ADDR`. Only 127.0.0.0/8 is accepted: loopback never leaves the
+machine.
+
+options for server and client:
+  --addr A        this side's address      (default: ADDR)
+  --port P        this side's port         (default: server 50000, client 50001)
+  --peer A        the other side's address (default: ADDR)
+  --peer-port P   the other side's port    (default: server 50001, client 50000)
+options for the client and the demo:
+  --count N       requests to send (demo: 5; client: until Ctrl+C)
+  --interval T    time between requests (demo: 100ms; client: 1s)
+  --timeout T     how long to wait for each reply (1s)
+  T is a whole number of milliseconds, or ends in ms or s: 250, 250ms, 2s.
+options for all:
+  -v, --verbose   also print every segment ignored, with the reason
+  -h, --help      this text
+
+examples:
+  cargo run -p step-04-echo                      # the demo
+  cargo run -p step-04-echo -- --count 3 -v      # the demo, with the RSTs shown
+  # the tutorial's two terminals, as root in the current namespace
+  # (as root already: cargo run -p step-04-echo -- server 127.0.0.1):
+  sudo ./target/debug/step-04-echo server 127.0.0.1
+  sudo ./target/debug/step-04-echo client 127.0.0.1
+  # different addresses for the two ends:
+  sudo ./target/debug/step-04-echo server 127.0.0.1 --peer 127.0.0.2
+  sudo ./target/debug/step-04-echo client 127.0.0.1 --addr 127.0.0.2
+  # both in one private namespace, no sudo:
+  unshare --user --map-root-user --net sh -c 'ip link set lo up
+      ./target/debug/step-04-echo server & sleep 0.2
+      ./target/debug/step-04-echo client --count 3; kill -INT $!; wait'";
+
+/// What to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Print [`USAGE`].
+    Help,
+    /// Both sides in one process, in a private network namespace.
+    Demo {
+        /// The client's pacing and bounds.
+        client: ClientConfig,
+        /// Print ignored segments too.
+        verbose: bool,
+    },
+    /// The server side alone, in the current namespace.
+    Server {
+        /// The server's address and port.
+        me: SocketAddrV4,
+        /// The client's.
+        peer: SocketAddrV4,
+        /// Print ignored segments too.
+        verbose: bool,
+    },
+    /// The client side alone, in the current namespace.
+    Client {
+        /// The client's address and port.
+        me: SocketAddrV4,
+        /// The server's.
+        peer: SocketAddrV4,
+        /// Pacing and bounds.
+        client: ClientConfig,
+        /// Print ignored segments too.
+        verbose: bool,
+    },
+}
+
+/// A command line that cannot be run, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError(message.into())
+}
+
+/// The demo's and the client's defaults.
+pub const DEMO_COUNT: u64 = 5;
+/// The demo's time between requests.
+pub const DEMO_INTERVAL: Duration = Duration::from_millis(100);
+/// The client's time between requests.
+pub const CLIENT_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a reply may take.
+pub const TIMEOUT: Duration = Duration::from_secs(1);
+/// The longest interval or timeout accepted.
+pub const MAX_DURATION: Duration = Duration::from_secs(3600);
+
+/// `250ms`, `1s`, `1500ms`.
+pub fn show_duration(duration: Duration) -> String {
+    if duration.subsec_millis() == 0 && duration.as_secs() > 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
+}
+
+fn parse_addr(option: &str, value: &str) -> Result<Ipv4Addr, UsageError> {
+    let addr: Ipv4Addr = value.parse().map_err(|_| {
+        usage(format!(
+            "{option}: {value:?} is not an IPv4 address (like 127.0.0.1)"
+        ))
+    })?;
+    if !addr.is_loopback() {
+        return Err(usage(format!(
+            "{option}: {addr} is not a loopback address: this workbook sends only \
+             within 127.0.0.0/8, which never leaves the machine"
+        )));
+    }
+    Ok(addr)
+}
+
+fn parse_port(option: &str, value: &str) -> Result<u16, UsageError> {
+    value
+        .parse::<u16>()
+        .ok()
+        .filter(|port| *port != 0)
+        .ok_or_else(|| usage(format!("{option}: {value:?} is not a port (1-65535)")))
+}
+
+fn parse_count(value: &str) -> Result<u64, UsageError> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            usage(format!(
+                "--count: {value:?} is not a whole number of at least 1"
+            ))
+        })
+}
+
+fn parse_duration(option: &str, value: &str) -> Result<Duration, UsageError> {
+    let (number, scale) = if let Some(ms) = value.strip_suffix("ms") {
+        (ms, 1)
+    } else if let Some(s) = value.strip_suffix('s') {
+        (s, 1000)
+    } else {
+        (value, 1)
+    };
+    let millis = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| {
+            usage(format!(
+                "{option}: {value:?} is not a duration (like 250, 250ms or 2s)"
+            ))
+        })?;
+    let duration = Duration::from_millis(millis);
+    if duration.is_zero() || duration > MAX_DURATION {
+        return Err(usage(format!(
+            "{option}: {value:?} is out of range (1ms to 3600s)"
+        )));
+    }
+    Ok(duration)
+}
+
+/// The options as given, before defaults and checks across them.
+#[derive(Debug, Default)]
+struct Given {
+    help: bool,
+    verbose: bool,
+    positional: Option<String>,
+    addr: Option<String>,
+    port: Option<String>,
+    peer: Option<String>,
+    peer_port: Option<String>,
+    count: Option<String>,
+    interval: Option<String>,
+    timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Which {
+    Demo,
+    Server,
+    Client,
+}
+
+/// Parses the arguments after the program's name.
+///
+/// `server ADDR` serves at ADDR:50000 for a client at ADDR:50001; `client ADDR`
+/// talks from ADDR:50001 to the server at ADDR:50000. Every address and port can
+/// be set on its own; the two ends must differ in address or port.
+pub fn parse<I>(args: I) -> Result<Mode, UsageError>
+where
+    I: IntoIterator,
+    I::Item: Into<String>,
+{
+    let mut args = args.into_iter().map(Into::into).peekable();
+    let which = match args.peek().map(String::as_str) {
+        Some("server") => Which::Server,
+        Some("client") => Which::Client,
+        Some("demo") => Which::Demo,
+        Some(word) if !word.starts_with('-') => {
+            return Err(usage(format!(
+                "unknown mode {word:?}: expected server, client, or none (the demo)"
+            )));
+        }
+        // No mode word: the demo, perhaps with options.
+        _ => return finish(Which::Demo, gather(args)?),
+    };
+    args.next();
+    finish(which, gather(args)?)
+}
+
+/// Collects the options, each one's value as text.
+fn gather(mut args: impl Iterator<Item = String>) -> Result<Given, UsageError> {
+    let mut given = Given::default();
+    while let Some(arg) = args.next() {
+        // `--port=50000` and `--port 50000` mean the same.
+        let (name, inline) = match arg.split_once('=') {
+            Some((name, value)) if name.starts_with("--") => {
+                (name.to_owned(), Some(value.to_owned()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let slot = match name.as_str() {
+            "-h" | "--help" => {
+                given.help = true;
+                continue;
+            }
+            "-v" | "--verbose" => {
+                given.verbose = true;
+                continue;
+            }
+            "--addr" => &mut given.addr,
+            "--port" => &mut given.port,
+            "--peer" => &mut given.peer,
+            "--peer-port" => &mut given.peer_port,
+            "--count" => &mut given.count,
+            "--interval" => &mut given.interval,
+            "--timeout" => &mut given.timeout,
+            other if other.starts_with('-') => {
+                return Err(usage(format!("unknown option {other:?}")));
+            }
+            _ if given.positional.is_some() => {
+                return Err(usage(format!("unexpected argument {arg:?}")));
+            }
+            _ => {
+                given.positional = Some(arg);
+                continue;
+            }
+        };
+        let value = match inline {
+            Some(value) => value,
+            None => args
+                .next()
+                .ok_or_else(|| usage(format!("{name} needs a value")))?,
+        };
+        *slot = Some(value);
+    }
+    Ok(given)
+}
+
+/// The first of `options` that was given, by name.
+fn first_given<'a>(options: &[(&'a str, &Option<String>)]) -> Option<&'a str> {
+    options
+        .iter()
+        .find(|(_, value)| value.is_some())
+        .map(|(name, _)| *name)
+}
+
+/// The client's pacing and bounds, from the options or the defaults.
+fn client_config(
+    given: &Given,
+    count: Option<u64>,
+    interval: Duration,
+) -> Result<ClientConfig, UsageError> {
+    Ok(ClientConfig {
+        count: match &given.count {
+            Some(n) => Some(parse_count(n)?),
+            None => count,
+        },
+        interval: match &given.interval {
+            Some(t) => parse_duration("--interval", t)?,
+            None => interval,
+        },
+        timeout: match &given.timeout {
+            Some(t) => parse_duration("--timeout", t)?,
+            None => TIMEOUT,
+        },
+    })
+}
+
+/// One end's address and port options: (name, value) of each.
+type EndOptions<'a> = (
+    (&'static str, &'a Option<String>),
+    (&'static str, &'a Option<String>),
+);
+
+fn finish(which: Which, given: Given) -> Result<Mode, UsageError> {
+    if given.help {
+        return Ok(Mode::Help);
+    }
+    let verbose = given.verbose;
+    match which {
+        Which::Demo => {
+            if let Some(arg) = &given.positional {
+                return Err(usage(format!(
+                    "unexpected argument {arg:?}: the demo takes no address \
+                     (did you mean `server {arg}` or `client {arg}`?)"
+                )));
+            }
+            let endpoint = first_given(&[
+                ("--addr", &given.addr),
+                ("--port", &given.port),
+                ("--peer", &given.peer),
+                ("--peer-port", &given.peer_port),
+            ]);
+            if let Some(option) = endpoint {
+                return Err(usage(format!(
+                    "{option} applies to server and client; the demo always uses \
+                     {SERVER} and {CLIENT}"
+                )));
+            }
+            let client = client_config(&given, Some(DEMO_COUNT), DEMO_INTERVAL)?;
+            return Ok(Mode::Demo { client, verbose });
+        }
+        Which::Server => {
+            let client_only = first_given(&[
+                ("--count", &given.count),
+                ("--interval", &given.interval),
+                ("--timeout", &given.timeout),
+            ]);
+            if let Some(option) = client_only {
+                return Err(usage(format!(
+                    "{option} applies to the client and the demo, not the server"
+                )));
+            }
+        }
+        Which::Client => {}
+    }
+    // "me" and "peer" swap between the two modes; the server's end and the
+    // client's end do not. The positional ADDR is the server's address.
+    let mine = (("--addr", &given.addr), ("--port", &given.port));
+    let theirs = (("--peer", &given.peer), ("--peer-port", &given.peer_port));
+    let (server_end, client_end): (EndOptions, EndOptions) = match which {
+        Which::Server => (mine, theirs),
+        _ => (theirs, mine),
+    };
+    let ((server_addr_option, server_addr), (server_port_option, server_port)) =
+        server_end;
+    let ((client_addr_option, client_addr), (client_port_option, client_port)) =
+        client_end;
+    if let (Some(positional), Some(option)) = (&given.positional, server_addr) {
+        return Err(usage(format!(
+            "the server's address is given twice ({positional} and \
+             {server_addr_option} {option}): give it once"
+        )));
+    }
+    let server_addr = match given.positional.as_ref().or(server_addr.as_ref()) {
+        Some(value) => parse_addr(server_addr_option, value)?,
+        None => *SERVER.ip(),
+    };
+    let client_addr = match client_addr {
+        Some(value) => parse_addr(client_addr_option, value)?,
+        None => server_addr,
+    };
+    let server_port = match server_port {
+        Some(value) => parse_port(server_port_option, value)?,
+        None => SERVER.port(),
+    };
+    let client_port = match client_port {
+        Some(value) => parse_port(client_port_option, value)?,
+        None => CLIENT.port(),
+    };
+    let server = SocketAddrV4::new(server_addr, server_port);
+    let client = SocketAddrV4::new(client_addr, client_port);
+    if server == client {
+        return Err(usage(format!(
+            "the server and the client would both be {server}: give them \
+             different ports (--port, --peer-port) or addresses"
+        )));
+    }
+    Ok(match which {
+        Which::Server => Mode::Server {
+            me: server,
+            peer: client,
+            verbose,
+        },
+        _ => Mode::Client {
+            me: client,
+            peer: server,
+            client: client_config(&given, None, CLIENT_INTERVAL)?,
+            verbose,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+
+    fn addr(text: &str) -> SocketAddrV4 {
+        text.parse().unwrap()
+    }
+
+    fn parsed(line: &str) -> Mode {
+        parse(line.split_whitespace()).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    }
+
+    fn error(line: &str) -> String {
+        match parse(line.split_whitespace()) {
+            Ok(mode) => panic!("{line:?} parsed as {mode:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn no_arguments_is_the_demo() {
+        let demo = ClientConfig {
+            count: Some(5),
+            interval: Duration::from_millis(100),
+            timeout: Duration::from_secs(1),
+        };
+        let expected = Mode::Demo {
+            client: demo,
+            verbose: false,
+        };
+        assert_eq!(parsed(""), expected);
+        assert_eq!(parsed("demo"), expected);
+        assert_eq!(
+            parsed("--count 3 --interval=20ms --timeout 2s -v"),
+            Mode::Demo {
+                client: ClientConfig {
+                    count: Some(3),
+                    interval: Duration::from_millis(20),
+                    timeout: Duration::from_secs(2),
+                },
+                verbose: true,
+            }
+        );
+    }
+
+    #[test]
+    fn help_wins_anywhere() {
+        assert_eq!(parsed("--help"), Mode::Help);
+        assert_eq!(parsed("server 127.0.0.1 -h"), Mode::Help);
+    }
+
+    #[test]
+    fn the_tutorials_two_terminals_share_an_address() {
+        assert_eq!(
+            parsed("server 127.0.0.1"),
+            Mode::Server {
+                me: addr("127.0.0.1:50000"),
+                peer: addr("127.0.0.1:50001"),
+                verbose: false,
+            }
+        );
+        assert_eq!(
+            parsed("client 127.0.0.1"),
+            Mode::Client {
+                me: addr("127.0.0.1:50001"),
+                peer: addr("127.0.0.1:50000"),
+                client: ClientConfig {
+                    count: None,
+                    interval: Duration::from_secs(1),
+                    timeout: Duration::from_secs(1),
+                },
+                verbose: false,
+            }
+        );
+        // Without ADDR, 127.0.0.1.
+        assert_eq!(parsed("server"), parsed("server 127.0.0.1"));
+    }
+
+    #[test]
+    fn every_address_and_port_can_be_set() {
+        assert_eq!(
+            parsed("server 127.0.0.1 --peer 127.0.0.2 --port 7000 --peer-port 7001"),
+            Mode::Server {
+                me: addr("127.0.0.1:7000"),
+                peer: addr("127.0.0.2:7001"),
+                verbose: false,
+            }
+        );
+        let Mode::Client { me, peer, .. } = parsed(
+            "client --peer 127.0.0.1 --addr 127.0.0.2 --port 7001 --peer-port 7000",
+        ) else {
+            panic!("not a client");
+        };
+        assert_eq!((me, peer), (addr("127.0.0.2:7001"), addr("127.0.0.1:7000")));
+        let Mode::Client { me, peer, .. } =
+            parsed("client 127.0.0.3 --addr 127.0.0.4")
+        else {
+            panic!("not a client");
+        };
+        assert_eq!(
+            (me, peer),
+            (addr("127.0.0.4:50001"), addr("127.0.0.3:50000"))
+        );
+    }
+
+    #[test]
+    fn the_client_takes_a_count() {
+        let Mode::Client { client, .. } = parsed("client --count 7 --interval 250")
+        else {
+            panic!("not a client");
+        };
+        assert_eq!(client.count, Some(7));
+        assert_eq!(client.interval, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn addresses_must_be_ipv4_loopback() {
+        assert_eq!(
+            error("server abc"),
+            r#"--addr: "abc" is not an IPv4 address (like 127.0.0.1)"#
+        );
+        assert_eq!(
+            error("client ::1"),
+            r#"--peer: "::1" is not an IPv4 address (like 127.0.0.1)"#
+        );
+        assert_eq!(
+            error("server 10.0.0.1"),
+            "--addr: 10.0.0.1 is not a loopback address: this workbook sends only \
+             within 127.0.0.0/8, which never leaves the machine"
+        );
+        assert_eq!(
+            error("client 8.8.8.8"),
+            "--peer: 8.8.8.8 is not a loopback address: this workbook sends only \
+             within 127.0.0.0/8, which never leaves the machine"
+        );
+        assert!(
+            error("client 127.0.0.1 --addr 192.168.1.1")
+                .starts_with("--addr: 192.168.1.1")
+        );
+        assert!(
+            error("server --peer 0.0.0.0").starts_with("--peer: 0.0.0.0 is not")
+        );
+    }
+
+    #[test]
+    fn ports_must_be_1_to_65535() {
+        assert_eq!(
+            error("server --port 0"),
+            r#"--port: "0" is not a port (1-65535)"#
+        );
+        assert_eq!(
+            error("client --peer-port 70000"),
+            r#"--peer-port: "70000" is not a port (1-65535)"#
+        );
+        assert_eq!(
+            error("server --peer-port=-1"),
+            r#"--peer-port: "-1" is not a port (1-65535)"#
+        );
+    }
+
+    #[test]
+    fn the_two_ends_must_differ() {
+        assert_eq!(
+            error("server 127.0.0.1 --peer-port 50000"),
+            "the server and the client would both be 127.0.0.1:50000: give them \
+             different ports (--port, --peer-port) or addresses"
+        );
+        assert_eq!(
+            error("client 127.0.0.1 --port 50000"),
+            "the server and the client would both be 127.0.0.1:50000: give them \
+             different ports (--port, --peer-port) or addresses"
+        );
+    }
+
+    #[test]
+    fn counts_and_durations_are_checked() {
+        assert_eq!(
+            error("--count 0"),
+            r#"--count: "0" is not a whole number of at least 1"#
+        );
+        assert_eq!(
+            error("client --count many"),
+            r#"--count: "many" is not a whole number of at least 1"#
+        );
+        assert_eq!(
+            error("--interval 2h"),
+            r#"--interval: "2h" is not a duration (like 250, 250ms or 2s)"#
+        );
+        assert_eq!(
+            error("--timeout 0ms"),
+            r#"--timeout: "0ms" is out of range (1ms to 3600s)"#
+        );
+        assert_eq!(
+            error("client --timeout 3601s"),
+            r#"--timeout: "3601s" is out of range (1ms to 3600s)"#
+        );
+        assert_eq!(
+            error("--interval 99999999999999999999s"),
+            r#"--interval: "99999999999999999999s" is not a duration (like 250, 250ms or 2s)"#
+        );
+    }
+
+    #[test]
+    fn options_belong_to_their_modes() {
+        assert_eq!(
+            error("server --count 3"),
+            "--count applies to the client and the demo, not the server"
+        );
+        assert_eq!(
+            error("server --timeout 1s"),
+            "--timeout applies to the client and the demo, not the server"
+        );
+        assert_eq!(
+            error("--addr 127.0.0.1"),
+            "--addr applies to server and client; the demo always uses \
+             127.0.0.1:50000 and 127.0.0.2:50001"
+        );
+        assert_eq!(
+            error("demo 127.0.0.1"),
+            r#"unexpected argument "127.0.0.1": the demo takes no address (did you mean `server 127.0.0.1` or `client 127.0.0.1`?)"#
+        );
+    }
+
+    #[test]
+    fn malformed_command_lines() {
+        assert_eq!(
+            error("serve"),
+            r#"unknown mode "serve": expected server, client, or none (the demo)"#
+        );
+        assert_eq!(error("server --bogus"), r#"unknown option "--bogus""#);
+        assert_eq!(error("server --port"), "--port needs a value");
+        assert_eq!(error("client a b"), r#"unexpected argument "b""#);
+        assert_eq!(
+            error("server 127.0.0.1 --addr 127.0.0.2"),
+            "the server's address is given twice (127.0.0.1 and --addr 127.0.0.2): \
+             give it once"
+        );
+        assert_eq!(
+            error("client 127.0.0.1 --peer 127.0.0.1"),
+            "the server's address is given twice (127.0.0.1 and --peer 127.0.0.1): \
+             give it once"
+        );
+    }
+
+    #[test]
+    fn durations_print_in_their_simplest_unit() {
+        assert_eq!(show_duration(Duration::from_secs(1)), "1s");
+        assert_eq!(show_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(show_duration(Duration::from_millis(300)), "300ms");
+    }
+}

@@ -1,0 +1,337 @@
+//! Running the step-04 binary from tests, without touching the host's network.
+//!
+//! - [`Netns`] holds a private user+network namespace open (`unshare`), in which
+//!   [`Netns::command`] starts programs (`nsenter`): the server and the client
+//!   of one test share it, and no other test sees their packets.
+//! - [`Running`] is a started program whose output lines can be awaited, with a
+//!   bound on every wait so a broken program fails the test instead of hanging.
+//!
+//! Where namespaces cannot be had, the helpers print `skipped: <test>: <why>`
+//! and the test returns.
+
+#![allow(dead_code)] // each test file uses a different part
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_step-04-echo");
+
+/// The most any one program may take in these tests before it counts as hung.
+pub const HANG: Duration = Duration::from_secs(15);
+
+/// What the binary prints first when it cannot get CAP_NET_RAW anywhere.
+pub const NO_NAMESPACE: &str = "cannot enter a private network namespace";
+
+/// Whether a program is on the PATH.
+pub fn have(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+    })
+}
+
+/// A private user+network namespace with `lo` up, kept alive by a sleeping
+/// process, which is killed when this is dropped.
+pub struct Netns {
+    holder: Child,
+}
+
+impl Netns {
+    /// Creates the namespace, or prints why not and returns `None`.
+    pub fn new(test: &str) -> Option<Netns> {
+        for tool in ["unshare", "nsenter", "ip"] {
+            if !have(tool) {
+                println!(
+                    "skipped: {test}: `{tool}` is not installed (util-linux, iproute2)"
+                );
+                return None;
+            }
+        }
+        let spawned = Command::new("unshare")
+            .args(["--user", "--map-root-user", "--net", "--"])
+            .args([
+                "sh",
+                "-c",
+                "ip link set lo up && echo ready && exec sleep 120",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut holder = match spawned {
+            Ok(child) => child,
+            Err(error) => {
+                println!("skipped: {test}: cannot run unshare: {error}");
+                return None;
+            }
+        };
+        let mut line = String::new();
+        let stdout = holder.stdout.take().expect("piped");
+        // "ready" comes at once, or never: then unshare failed and exited, and
+        // the read ends at end of file.
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        if line.trim() != "ready" {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = holder.stderr.take() {
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            let _ = holder.kill();
+            let _ = holder.wait();
+            let why = stderr.lines().next().unwrap_or("no output").to_owned();
+            println!(
+                "skipped: {test}: cannot create a user+network namespace: {why}"
+            );
+            return None;
+        }
+        Some(Netns { holder })
+    }
+
+    /// A command that runs `BIN args` inside the namespace. `nsenter` execs the
+    /// binary without forking, so the child's pid is the binary's own.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.nsenter();
+        command.arg(BIN).args(args);
+        command
+    }
+
+    /// A command that runs a bash `script` inside the namespace.
+    pub fn shell(&self, script: &str) -> Command {
+        let mut command = self.nsenter();
+        command.args(["bash", "-c", script]);
+        command
+    }
+
+    fn nsenter(&self) -> Command {
+        let mut command = Command::new("nsenter");
+        command
+            .arg(format!("--target={}", self.holder.id()))
+            // Keep our uid: the namespace's setgroups is denied, which
+            // nsenter's switch to uid 0 would trip over.
+            .args(["--user", "--net", "--preserve-credentials", "--"]);
+        command
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = self.holder.kill();
+        let _ = self.holder.wait();
+    }
+}
+
+/// A started program: its output lines arrive on a channel, and it is killed if
+/// it is still running when this is dropped.
+pub struct Running {
+    child: Option<Child>,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+/// How a program ended, and everything it printed.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    /// Whether it failed only because no namespace could be entered; prints the
+    /// skip line if so.
+    pub fn skipped(&self, test: &str) -> bool {
+        if !self.status.success() && self.stderr.contains(NO_NAMESPACE) {
+            let first = self.stderr.lines().next().unwrap_or_default();
+            println!("skipped: {test}: {first}");
+            return true;
+        }
+        false
+    }
+
+    /// The exit code (panics if a signal ended it).
+    pub fn code(&self) -> i32 {
+        self.status
+            .code()
+            .unwrap_or_else(|| panic!("killed by a signal: {self:?}"))
+    }
+
+    /// The stdout lines that start with `prefix`.
+    pub fn lines_starting(&self, prefix: &str) -> Vec<&str> {
+        self.stdout
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .collect()
+    }
+}
+
+fn forward(stdout: ChildStdout) -> Receiver<String> {
+    let (sender, receiver) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+impl Running {
+    /// Starts `command` with its stdout and stderr captured.
+    pub fn spawn(command: Command) -> Running {
+        let text = format!("{command:?}");
+        Running::try_spawn(command)
+            .unwrap_or_else(|e| panic!("cannot start {text}: {e}"))
+    }
+
+    /// Starts `command`, or says why it could not be started.
+    pub fn try_spawn(mut command: Command) -> std::io::Result<Running> {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let lines = forward(child.stdout.take().expect("piped"));
+        let mut stderr_pipe = child.stderr.take().expect("piped");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr_pipe.read_to_string(&mut text);
+            text
+        });
+        Ok(Running {
+            child: Some(child),
+            lines,
+            seen: Vec::new(),
+            stderr: Some(stderr),
+        })
+    }
+
+    /// The process id (the binary's own when started through `nsenter`).
+    pub fn pid(&self) -> Pid {
+        let child = self.child.as_ref().expect("running");
+        Pid::from_raw(child.id() as i32)
+    }
+
+    /// Waits until a line containing `text` is printed; false if the program
+    /// ended or `HANG` passed first.
+    pub fn wait_for(&mut self, text: &str) -> bool {
+        if self.seen.iter().any(|line| line.contains(text)) {
+            return true;
+        }
+        let deadline = Instant::now() + HANG;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(text);
+                    self.seen.push(line);
+                    if found {
+                        return true;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Sends `signal` to the program.
+    pub fn signal(&self, signal: Signal) {
+        kill(self.pid(), signal).expect("kill");
+    }
+
+    /// Waits for the program to end (at most `HANG`, then it is killed and the
+    /// test fails) and collects its output.
+    pub fn finish(mut self) -> Finished {
+        let start = Instant::now();
+        let mut child = self.child.take().expect("running");
+        let status = loop {
+            match child.try_wait().expect("wait") {
+                Some(status) => break status,
+                None if start.elapsed() > HANG => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    let rest: Vec<String> = self.lines.try_iter().collect();
+                    panic!(
+                        "still running after {HANG:?}; printed:\n{}\n{}",
+                        self.seen.join("\n"),
+                        rest.join("\n")
+                    );
+                }
+                None => std::thread::sleep(Duration::from_millis(5)),
+            }
+        };
+        // The reader thread ends at end of file: collect every line.
+        let mut lines = std::mem::take(&mut self.seen);
+        lines.extend(self.lines.iter());
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
+        Finished {
+            status,
+            stdout: lines.iter().map(|l| format!("{l}\n")).collect(),
+            stderr,
+            elapsed: start.elapsed(),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs `command` to its end (bounded by `HANG`); `elapsed` counts from the
+/// start.
+pub fn run(command: Command) -> Finished {
+    let start = Instant::now();
+    let mut finished = Running::spawn(command).finish();
+    finished.elapsed = start.elapsed();
+    finished
+}
+
+/// The binary copied into a fresh directory that every user may read and
+/// enter (a checkout may sit under a 0700 home), removed on drop.
+pub struct PublicCopy {
+    dir: PathBuf,
+    pub path: PathBuf,
+}
+
+impl PublicCopy {
+    pub fn new(name: &str) -> PublicCopy {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir()
+            .join(format!("step-04-echo-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).expect("temp dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod dir");
+        let path = dir.join("step-04-echo");
+        std::fs::copy(Path::new(BIN), &path).expect("copy the binary");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod binary");
+        PublicCopy { dir, path }
+    }
+}
+
+impl Drop for PublicCopy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
