@@ -22,6 +22,10 @@ use nix::sys::timerfd::{
 };
 use step_01_socket::SysError;
 
+/// Exercises: an epoll loop's decisions as pure functions that build segments
+/// (`--features solutions` swaps in the reference solutions).
+pub mod exercises;
+
 pub use nix::sys::epoll::{EpollEvent as Event, EpollFlags as Flags};
 
 /// The readiness names of an event mask: `EPOLLIN|EPOLLHUP`.
@@ -56,6 +60,7 @@ pub struct EventSet {
 }
 
 impl EventSet {
+    // ANCHOR: create
     /// `epoll_create1(EPOLL_CLOEXEC)`. The argument is a set of flags, not the
     /// size hint of the old `epoll_create`.
     pub fn new() -> Result<EventSet, SysError> {
@@ -63,7 +68,9 @@ impl EventSet {
             .map_err(|e| SysError::new("epoll_create1(EPOLL_CLOEXEC)", e))?;
         Ok(EventSet { epoll })
     }
+    // ANCHOR_END: create
 
+    // ANCHOR: ctl
     /// `epoll_ctl(EPOLL_CTL_ADD)`: watch `fd` for `interest`; its events come
     /// back carrying `token`. EEXIST if the fd is already registered, EPERM for
     /// a regular file.
@@ -103,7 +110,9 @@ impl EventSet {
             .delete(raw)
             .map_err(|e| SysError::new(ctl_call("DEL", raw, EpollFlags::empty()), e))
     }
+    // ANCHOR_END: ctl
 
+    // ANCHOR: wait
     /// `epoll_wait`: fills `events` with up to `events.len()` ready registrations
     /// and returns how many; 0 means `timeout` passed with nothing ready. `None`
     /// waits for ever.
@@ -134,6 +143,7 @@ impl EventSet {
             }
         }
     }
+    // ANCHOR_END: wait
 }
 
 /// The epoll instance's own fd: it can itself be watched by another epoll set or
@@ -274,6 +284,7 @@ impl AsFd for Signals {
 }
 // ANCHOR_END: signals
 
+// ANCHOR: unit_tests
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,3 +319,4 @@ mod tests {
         );
     }
 }
+// ANCHOR_END: unit_tests
