@@ -18,6 +18,7 @@ use std::net::Ipv4Addr;
 /// pseudo-header.
 pub const PROTO_TCP: u8 = 6;
 
+// ANCHOR: sum
 /// Step 1: the one's-complement sum of `data` as big-endian 16-bit words, not yet
 /// folded and not complemented.
 ///
@@ -35,7 +36,9 @@ pub fn sum(data: &[u8]) -> u64 {
     }
     acc
 }
+// ANCHOR_END: sum
 
+// ANCHOR: fold
 /// Step 2: add the carries back in (end-around carry) until 16 bits remain.
 pub fn fold(mut acc: u64) -> u16 {
     while acc > 0xffff {
@@ -43,7 +46,9 @@ pub fn fold(mut acc: u64) -> u16 {
     }
     acc as u16
 }
+// ANCHOR_END: fold
 
+// ANCHOR: pseudo_header
 /// Step 3: the sum of TCP's pseudo-header: source and destination address, a zero
 /// byte, the protocol, and the length of the TCP segment (header + payload).
 pub fn pseudo_header(
@@ -60,7 +65,9 @@ pub fn pseudo_header(
     header[10..12].copy_from_slice(&length.to_be_bytes());
     sum(&header)
 }
+// ANCHOR_END: pseudo_header
 
+// ANCHOR: tcp_checksum
 /// Step 4: the checksum of a TCP `segment` (header + payload) sent from `src` to
 /// `dst`: the complement of the folded sum over pseudo-header and segment.
 ///
@@ -73,7 +80,9 @@ pub fn tcp_checksum(src: Ipv4Addr, dst: Ipv4Addr, segment: &[u8]) -> u16 {
         u16::try_from(segment.len()).expect("a TCP segment fits in 65535 bytes");
     !fold(pseudo_header(src, dst, PROTO_TCP, length) + sum(segment))
 }
+// ANCHOR_END: tcp_checksum
 
+// ANCHOR: verify_tcp
 /// Step 5: whether the checksum stored in `segment` is right: the folded sum over
 /// pseudo-header and segment, stored checksum included, is all ones.
 ///
@@ -86,6 +95,7 @@ pub fn verify_tcp(src: Ipv4Addr, dst: Ipv4Addr, segment: &[u8]) -> bool {
         Err(_) => false,
     }
 }
+// ANCHOR_END: verify_tcp
 
 /// The IPv4 header checksum: the complement of the folded sum over the header
 /// (with its checksum field zero when computing the value to store).
@@ -93,6 +103,7 @@ pub fn ipv4_header_checksum(header: &[u8]) -> u16 {
     !fold(sum(header))
 }
 
+// ANCHOR: tests
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,3 +174,4 @@ mod tests {
         assert!(!verify_tcp(a, Ipv4Addr::new(127, 0, 0, 3), &segment));
     }
 }
+// ANCHOR_END: tests

@@ -29,6 +29,7 @@ use std::net::Ipv4Addr;
 use crate::checksum;
 use crate::error::ParseError;
 
+// ANCHOR: field
 /// Byte ranges of the header's fields, named after RFC 791.
 pub mod field {
     /// A field's byte range.
@@ -57,6 +58,7 @@ pub mod field {
 
 /// Length of a header without options: derived from the last field, not typed in.
 pub const MIN_HEADER_LEN: usize = field::DST_ADDR.end;
+// ANCHOR_END: field
 
 /// The "don't fragment" flag.
 pub const FLAG_DF: u16 = 0x4000;
@@ -76,6 +78,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         Ipv4Packet { buffer }
     }
 
+    // ANCHOR: new_checked
     /// Wraps bytes that came from the network, checking everything the accessors
     /// rely on, so that none of them can panic afterwards. It fails when:
     /// - fewer than 20 bytes were received ([`ParseError::Truncated`]);
@@ -125,6 +128,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         }
         Ok(packet)
     }
+    // ANCHOR_END: new_checked
 
     /// The underlying buffer.
     pub fn into_inner(self) -> T {
@@ -145,6 +149,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         self.bytes()[field::VER_IHL] >> 4
     }
 
+    // ANCHOR: ihl
     /// Internet header length in 32-bit words (5 to 15).
     pub fn ihl(&self) -> u8 {
         self.bytes()[field::VER_IHL] & 0x0f
@@ -154,6 +159,7 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     pub fn header_len(&self) -> usize {
         usize::from(self.ihl()) * 4
     }
+    // ANCHOR_END: ihl
 
     /// The DSCP/ECN byte.
     pub fn dscp_ecn(&self) -> u8 {

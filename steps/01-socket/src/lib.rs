@@ -8,6 +8,8 @@
 
 pub mod checksum;
 pub mod error;
+/// Exercises: starters to edit, checked by `tests/exercises.rs`.
+pub mod exercises;
 pub mod ipv4;
 pub mod netns;
 pub mod packet;

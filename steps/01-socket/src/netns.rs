@@ -178,6 +178,7 @@ fn write_proc(path: &str, text: &str) -> Result<(), NamespaceError> {
     })
 }
 
+// ANCHOR: enter
 /// Enters a private network namespace and brings its `lo` up.
 ///
 /// As root it unshares the network namespace alone. Otherwise (or where root may
@@ -222,6 +223,7 @@ pub fn enter_private_namespace() -> Result<Namespace, NamespaceError> {
         outer_gid: gid,
     })
 }
+// ANCHOR_END: enter
 
 /// Sets IFF_UP on `lo` with the SIOCGIFFLAGS/SIOCSIFFLAGS ioctls. A new network
 /// namespace's `lo` starts down, and sending before this fails with

@@ -44,6 +44,7 @@ impl<'a> Received<'a> {
     }
 }
 
+// ANCHOR: parse_received
 /// Turns the bytes of one read into checked IPv4 and TCP views.
 ///
 /// Fails with the first problem found (see [`Ipv4Packet::new_checked`] and
@@ -60,7 +61,9 @@ pub fn parse_received(bytes: &[u8]) -> Result<Received<'_>, ParseError> {
     let tcp = TcpPacket::new_checked(&bytes[header_len..total_len])?;
     Ok(Received { ip, tcp })
 }
+// ANCHOR_END: parse_received
 
+// ANCHOR: checksum_status
 /// What the TCP checksum field of a segment holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChecksumStatus {
@@ -108,6 +111,7 @@ pub fn checksum_status(
         expected: checksum::tcp_checksum(src, dst, &copy),
     }
 }
+// ANCHOR_END: checksum_status
 
 impl std::fmt::Display for ChecksumStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -123,6 +127,7 @@ impl std::fmt::Display for ChecksumStatus {
     }
 }
 
+// ANCHOR: summary
 /// One line in tcpdump's spirit:
 /// `TCP 127.0.0.2:50001 > 127.0.0.1:50000 [P.] seq 1:13 ack 1 win 65535 len 12`.
 ///
@@ -151,6 +156,7 @@ pub fn summary(
     );
     line
 }
+// ANCHOR_END: summary
 
 impl Received<'_> {
     /// [`summary`] of this packet.

@@ -8,9 +8,11 @@ use nix::sys::socket::{
     self, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType,
 };
 
+// ANCHOR: max_packet
 /// The largest IPv4 packet, and so the buffer a read must offer: `lo`'s MTU is
 /// 65536, and a shorter buffer silently loses the end of a large packet.
 pub const MAX_PACKET: usize = 65535;
+// ANCHOR_END: max_packet
 
 /// A failed system call, named with its arguments:
 /// `socket(AF_INET, SOCK_RAW, IPPROTO_TCP): EPERM: Operation not permitted`.
@@ -71,6 +73,7 @@ pub(crate) fn program_name() -> String {
         .unwrap_or_else(|| "<step>".to_owned())
 }
 
+// ANCHOR: family
 /// The two spellings of the IPv4 family. `PF_INET` ("protocol family") is the
 /// historical name; Linux defines both as 2, and they open the same socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +83,7 @@ pub enum Family {
     /// `PF_INET`, the same value under its old name.
     PfInet,
 }
+// ANCHOR_END: family
 
 impl Family {
     /// The C constant's value.
@@ -135,6 +139,7 @@ impl fmt::Display for RecvError {
 impl std::error::Error for RecvError {}
 
 impl RawSocket {
+    // ANCHOR: open
     /// `socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP)`.
     ///
     /// Without CAP_NET_RAW in the network namespace's user namespace this fails
@@ -153,6 +158,7 @@ impl RawSocket {
         .map_err(|errno| SysError::new(call, errno))?;
         Ok(RawSocket { fd })
     }
+    // ANCHOR_END: open
 
     /// Makes reads return `EAGAIN` instead of waiting when nothing is queued.
     pub fn set_nonblocking(&self) -> Result<(), SysError> {
@@ -179,6 +185,7 @@ impl RawSocket {
             .map_err(|e| SysError::new("setsockopt(SO_RCVTIMEO)", e))
     }
 
+    // ANCHOR: recv
     /// Reads one packet into `buf`: IPv4 header, TCP header and payload.
     ///
     /// Asks the kernel for the packet's real length (`MSG_TRUNC`), so a packet
@@ -195,6 +202,7 @@ impl RawSocket {
         }
         Ok(len)
     }
+    // ANCHOR_END: recv
 
     /// The `SO_TYPE` and `SO_PROTOCOL` the kernel reports for this socket.
     pub fn type_and_protocol(&self) -> Result<(libc::c_int, libc::c_int), SysError> {

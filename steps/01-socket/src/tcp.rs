@@ -29,6 +29,7 @@ use std::ops::{Add, BitOr, Sub};
 use crate::checksum;
 use crate::error::ParseError;
 
+// ANCHOR: field
 /// Byte ranges of the header's fields, named after RFC 9293.
 pub mod field {
     /// A field's byte range.
@@ -55,6 +56,7 @@ pub mod field {
 
 /// Length of a header without options: derived from the last field.
 pub const MIN_HEADER_LEN: usize = field::URGENT.end;
+// ANCHOR_END: field
 
 /// A TCP sequence or acknowledgment number: 32 bits that wrap around.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -157,6 +159,7 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         TcpPacket { buffer }
     }
 
+    // ANCHOR: new_checked
     /// Wraps bytes that came from the network, so that no accessor can panic
     /// afterwards. It fails when:
     /// - fewer than 20 bytes are there ([`ParseError::Truncated`]);
@@ -184,6 +187,7 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         }
         Ok(packet)
     }
+    // ANCHOR_END: new_checked
 
     /// The underlying buffer.
     pub fn into_inner(self) -> T {
@@ -224,6 +228,7 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         SeqNumber(self.u32_at(field::ACK_NUM))
     }
 
+    // ANCHOR: data_offset
     /// Data offset: header length in 32-bit words (5 to 15).
     pub fn data_offset(&self) -> u8 {
         self.bytes()[field::DATA_OFF] >> 4
@@ -233,6 +238,7 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     pub fn header_len(&self) -> usize {
         usize::from(self.data_offset()) * 4
     }
+    // ANCHOR_END: data_offset
 
     /// The flag bits.
     pub fn flags(&self) -> TcpFlags {
@@ -346,6 +352,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     }
 }
 
+// ANCHOR: repr
 /// The meaning of a TCP segment: its fields and a borrowed payload. Options are
 /// not represented: [`TcpRepr::emit`] writes a 20-byte header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -365,6 +372,7 @@ pub struct TcpRepr<'a> {
     /// The payload.
     pub payload: &'a [u8],
 }
+// ANCHOR_END: repr
 
 impl<'a> TcpRepr<'a> {
     /// Reads the meaning out of a checked view.
@@ -400,6 +408,7 @@ impl<'a> TcpRepr<'a> {
             + usize::from(self.flags.contains(TcpFlags::FIN))
     }
 
+    // ANCHOR: emit
     /// Writes every field, the payload and the checksum for a segment from `src`
     /// to `dst` into `packet`, whose buffer must be exactly
     /// [`TcpRepr::segment_len`] bytes long.
@@ -435,6 +444,7 @@ impl<'a> TcpRepr<'a> {
         packet.payload_mut().copy_from_slice(self.payload);
         packet.fill_checksum(src, dst);
     }
+    // ANCHOR_END: emit
 
     /// Builds the segment in a new vector: header, payload, checksum.
     ///
@@ -448,6 +458,7 @@ impl<'a> TcpRepr<'a> {
     }
 }
 
+// ANCHOR: tests
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,3 +518,4 @@ mod tests {
         assert_eq!(repr.seq_len(), 5);
     }
 }
+// ANCHOR_END: tests

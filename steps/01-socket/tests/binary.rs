@@ -245,3 +245,66 @@ fn nobody_captures_without_sudo_in_a_user_namespace() {
     );
     assert_capture(&stdout, 50000);
 }
+
+/// CAP_NET_RAW's number (linux/capability.h).
+const CAP_NET_RAW: libc::c_ulong = 13;
+
+/// Root with every capability but CAP_NET_RAW: the binary still enters a
+/// private network namespace (that takes CAP_SYS_ADMIN), but `socket()` there
+/// fails with EPERM, and the error names the call and lists the remedies.
+#[test]
+fn without_cap_net_raw_socket_fails_with_eperm_and_the_remedies() {
+    const TEST: &str =
+        "without_cap_net_raw_socket_fails_with_eperm_and_the_remedies";
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        println!("skipped: {TEST}: only root can drop a capability for the child");
+        return;
+    }
+    let mut command = Command::new(BIN);
+    // SAFETY: the closure runs in the forked child before exec and calls only
+    // prctl, which is async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            // Take CAP_NET_RAW out of the bounding set: root keeps every other
+            // capability after exec (CAP_SYS_ADMIN too, so the binary enters a
+            // network namespace of its own), but not this one.
+            let ret = libc::prctl(libc::PR_CAPBSET_DROP, CAP_NET_RAW, 0, 0, 0);
+            if ret == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let output = run(&mut command);
+    if skipped(TEST, &output) {
+        return;
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !stdout.starts_with("namespace: a private network namespace") {
+        // Root could not unshare a network namespace (a container without
+        // CAP_SYS_ADMIN): the binary made a user namespace, where it holds
+        // every capability again.
+        println!("skipped: {TEST}: the binary fell back to a user namespace");
+        return;
+    }
+    assert_eq!(output.status.code(), Some(1), "{:?}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: socket(AF_INET, SOCK_RAW, IPPROTO_TCP): EPERM: Operation not permitted"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "Opening a raw socket needs CAP_NET_RAW. Remedies, any one of:"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("sudo setcap cap_net_raw+ep ./target/debug/step-01-socket"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -14,6 +14,9 @@ use std::os::fd::AsRawFd;
 use nix::sys::socket::{self, SockaddrIn};
 use step_01_socket::{RawSocket, Received, SeqNumber, SysError, TcpFlags, TcpRepr};
 
+/// Exercises: starters to edit, checked by `tests/exercises.rs`.
+pub mod exercises;
+
 /// The server's end of the workbook's exchange.
 pub const SERVER: SocketAddrV4 =
     SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 1), 50000);
@@ -88,6 +91,7 @@ pub fn data_segment(
 // ANCHOR_END: segment
 
 // ANCHOR: classify
+// ANCHOR: verdict
 /// What a received packet is, seen from the endpoint `me` talking to `peer`:
 /// who sent it, as far as addresses, ports and flags can tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,6 +109,7 @@ pub enum Verdict {
     /// Anything else: other ports, other addresses, other programs.
     Foreign,
 }
+// ANCHOR_END: verdict
 
 impl Verdict {
     /// Every verdict, in the order reports list them.
@@ -144,6 +149,7 @@ impl fmt::Display for Verdict {
     }
 }
 
+// ANCHOR: classify_fn
 /// Sorts a received packet by addresses *and* ports, which the kernel's filter
 /// does not look at, then by the RST flag, which only the kernel sets here.
 pub fn classify(
@@ -163,4 +169,5 @@ pub fn classify(
         Verdict::OwnCopy
     }
 }
+// ANCHOR_END: classify_fn
 // ANCHOR_END: classify

@@ -192,3 +192,39 @@ fn a_written_ipv4_header_is_sent_as_tcp_bytes() {
     assert_eq!(&server[0][20..22], &[0x45, 0x00]);
     assert!(!read.tcp.flags().contains(TcpFlags::PSH | TcpFlags::ACK));
 }
+
+#[test]
+fn writing_the_whole_buffer_sends_all_of_it() {
+    let test = "writing_the_whole_buffer_sends_all_of_it";
+    let Some((exact, whole_buffer)) = in_private_network(test, || {
+        let server = endpoint(SERVER, CLIENT);
+        let client = endpoint(CLIENT, SERVER);
+        let segment =
+            data_segment(CLIENT, SERVER, SeqNumber(1), SeqNumber(1), REQUEST);
+        // Our way: the segment's 32 bytes.
+        send(&client, &segment).expect("write");
+        let exact = drain(&server);
+        // The tutorial's way: write(fd, buffer, sizeof(buffer)) with the
+        // segment at the front of a 1024-byte buffer.
+        let mut buffer = [0u8; 1024];
+        buffer[..segment.len()].copy_from_slice(&segment);
+        send(&client, &buffer).expect("write");
+        (exact, drain(&server))
+    }) else {
+        return;
+    };
+    assert_eq!(exact.len(), 1);
+    assert_eq!(exact[0].len(), 20 + 32);
+    // All 1024 bytes went out as one segment: the 992 zeros after "Hello
+    // server" became payload, and the TCP length in the pseudo-header grew,
+    // so the checksum no longer fits.
+    assert_eq!(whole_buffer.len(), 1);
+    let packet = parse_received(&whole_buffer[0]).expect("well-formed");
+    assert_eq!(packet.ip.total_len(), 20 + 1024);
+    assert_eq!(packet.tcp.payload().len(), 1004);
+    assert!(packet.tcp.payload().starts_with(b"Hello server\0\0\0"));
+    assert!(matches!(
+        packet.checksum_status(),
+        ChecksumStatus::Wrong { .. }
+    ));
+}
