@@ -7,6 +7,7 @@
 use nix::errno::Errno;
 use step_01_socket::SysError;
 
+// ANCHOR: advice
 /// A hint for `error`, if there is one worth giving.
 pub fn advice(error: &SysError) -> Option<&'static str> {
     let call = error.call.as_str();
@@ -27,6 +28,7 @@ pub fn advice(error: &SysError) -> Option<&'static str> {
         _ => None,
     }
 }
+// ANCHOR_END: advice
 
 #[cfg(test)]
 mod tests {

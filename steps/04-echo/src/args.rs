@@ -136,6 +136,7 @@ pub fn show_duration(duration: Duration) -> String {
     }
 }
 
+// ANCHOR: parse_addr
 fn parse_addr(option: &str, value: &str) -> Result<Ipv4Addr, UsageError> {
     let addr: Ipv4Addr = value.parse().map_err(|_| {
         usage(format!(
@@ -150,6 +151,7 @@ fn parse_addr(option: &str, value: &str) -> Result<Ipv4Addr, UsageError> {
     }
     Ok(addr)
 }
+// ANCHOR_END: parse_addr
 
 fn parse_port(option: &str, value: &str) -> Result<u16, UsageError> {
     value

@@ -12,12 +12,15 @@
 //!   out;
 //! - [`stats`] counts what each side ignored, and why;
 //! - [`advice`] adds the likely cause and the fix to a failed system call.
+//! - [`exercises`] holds the chapter's exercises; the binary does not use them.
 //!
 //! The binary (`src/main.rs`) is the thin part: raw sockets, one epoll set, a
 //! timerfd and a signalfd, driving these machines.
 
 pub mod advice;
 pub mod args;
+/// Exercises: starters to edit, checked by `tests/exercises.rs`.
+pub mod exercises;
 pub mod protocol;
 pub mod stats;
 

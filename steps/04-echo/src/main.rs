@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // ANCHOR: modes
     let result = match mode {
         Mode::Help => {
             println!("{SYNOPSIS}\n\n{USAGE}");
@@ -86,6 +87,7 @@ fn main() -> ExitCode {
             Echo::new(None, Some((me, peer, client)), verbose).and_then(Echo::run)
         }
     };
+    // ANCHOR_END: modes
     match result {
         Ok(code) => code,
         Err(error) => {
@@ -262,6 +264,7 @@ impl Echo {
     }
     // ANCHOR_END: event_loop
 
+    // ANCHOR: tick
     /// The client's clock: reports overdue replies, sends the request that is
     /// due, and sets the timer for whatever comes next. True once it is done.
     fn tick(&mut self) -> Result<bool, SysError> {
@@ -285,6 +288,7 @@ impl Echo {
         }
         Ok(client.machine.is_done())
     }
+    // ANCHOR_END: tick
 
     fn read_timer(&self) -> Result<(), SysError> {
         if let Some(timer) = &self.timer {
@@ -426,6 +430,7 @@ fn check_hangup(role: &str, flags: Flags) -> Result<(), SysError> {
     Ok(())
 }
 
+// ANCHOR: read_packet
 /// One packet from `socket`, or `None` once nothing is queued.
 ///
 /// A pending socket error (what EPOLLERR announces) comes back from `recv` once;
@@ -445,6 +450,7 @@ fn read_packet<'b>(
         }
     }
 }
+// ANCHOR_END: read_packet
 
 fn print_ignored(role: &str, reason: &str, summary: Option<String>) {
     match summary {

@@ -33,11 +33,13 @@ use step_02_bind_connect::{REPLY, REQUEST, Verdict, classify, data_segment};
 use crate::args::show_duration;
 use crate::stats::IgnoredCounts;
 
+// ANCHOR: isn
 /// The client's initial sequence number: request `n` (counting from 1) has
 /// sequence number `1 + 12 * (n - 1)`.
 pub const CLIENT_ISN: SeqNumber = SeqNumber(1);
 /// The server's initial sequence number: reply `n` has `1 + 12 * (n - 1)`.
 pub const SERVER_ISN: SeqNumber = SeqNumber(1);
+// ANCHOR_END: isn
 
 /// A segment to write (TCP header + payload, no IPv4 header) and its summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +116,7 @@ fn describe(src: SocketAddrV4, dst: SocketAddrV4, segment: &[u8]) -> String {
     }
 }
 
+// ANCHOR: from_peer
 /// The bytes of one read, checked and sorted: the peer's segment with data, or
 /// the reason to ignore it (and its summary, when it parsed).
 fn from_peer<'a>(
@@ -133,6 +136,7 @@ fn from_peer<'a>(
     }
     Ok(packet)
 }
+// ANCHOR_END: from_peer
 
 /// What the server made of one read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,69 @@
+//! Exercise `reversed_reply`: a server that reads the request backwards.
+//!
+//! The step's [`Server`](crate::Server) answers every request with
+//! `Hello client`. This one answers with the request's own payload, reversed:
+//! `Hello server` gets `revres olleH`, `abc` gets `cba`. The rest of the
+//! exchange stays as the real server does it:
+//! - only data segments from the peer (address *and* port, no RST) are
+//!   answered; the kernel's RSTs, own copies, foreign and malformed packets
+//!   get no reply;
+//! - the reply's acknowledgment number is the request's sequence number plus
+//!   the request's payload length;
+//! - the reply's sequence number is the server's own, which starts at 1 and
+//!   advances by the length of each reply it sends.
+//!
+//! Reference solution.
+
+use std::net::SocketAddrV4;
+
+use step_01_socket::SeqNumber;
+use step_02_bind_connect::data_segment;
+
+use super::{ISN, data_from_peer, outgoing};
+use crate::ServerOutcome;
+
+/// A server at `me` that answers `peer` with its own words, reversed.
+#[derive(Debug, Clone)]
+pub struct ReversingServer {
+    me: SocketAddrV4,
+    peer: SocketAddrV4,
+    /// The sequence number of our next reply's first byte.
+    next_seq: SeqNumber,
+    requests: u64,
+}
+
+impl ReversingServer {
+    /// A server at `me` that answers `peer`.
+    pub fn new(me: SocketAddrV4, peer: SocketAddrV4) -> ReversingServer {
+        ReversingServer {
+            me,
+            peer,
+            next_seq: ISN,
+            requests: 0,
+        }
+    }
+
+    /// Takes the bytes of one read (IPv4 header included) and says what to do.
+    pub fn on_packet(&mut self, bytes: &[u8]) -> ServerOutcome {
+        let request = match data_from_peer(bytes, self.me, self.peer) {
+            Ok(packet) => packet,
+            Err((reason, summary)) => {
+                return ServerOutcome::Ignored { reason, summary };
+            }
+        };
+        let tcp = request.tcp_repr();
+        // The ack counts the bytes we received, whatever we answer with.
+        let ack = tcp.seq + tcp.payload.len();
+        // Byte by byte: the payload is bytes, not necessarily UTF-8 text.
+        let payload: Vec<u8> = tcp.payload.iter().rev().copied().collect();
+        let segment = data_segment(self.me, self.peer, self.next_seq, ack, &payload);
+        // Our sequence space advances by what we sent: 3 bytes for "cba".
+        self.next_seq = self.next_seq + payload.len();
+        self.requests += 1;
+        ServerOutcome::Request {
+            summary: request.summary(),
+            payload: tcp.payload.to_vec(),
+            reply: outgoing(self.requests, self.me, self.peer, segment),
+        }
+    }
+}
