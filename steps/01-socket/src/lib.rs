@@ -15,6 +15,7 @@ pub mod netns;
 pub mod packet;
 pub mod socket;
 pub mod tcp;
+pub mod testing;
 
 pub use error::ParseError;
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
