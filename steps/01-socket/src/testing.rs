@@ -4,24 +4,33 @@
 //!   it.
 //! - [`namespace_refused`]: whether a step program could not enter its private
 //!   namespace (the system forbids it), so that its test skips instead of
-//!   failing.
+//!   failing; [`skipped`] and [`skipped_with`] also say so.
 //! - [`PublicCopy`]: a step program copied where an unprivileged uid may run
-//!   it, to show the no-sudo path from a test that runs as root.
+//!   it, to show the no-sudo path from a test that runs as root; [`output`]
+//!   and [`spawn`] start such a copy even while it is briefly busy.
 //! - [`in_private_network`]: a test thread of its own in a new network
 //!   namespace, for tests that use raw sockets directly (root only).
+//! - [`with_ipv4_header`]: a segment as a raw socket reads it, behind the IPv4
+//!   header the kernel writes.
+//! - [`annotated`] and [`hex`]: bytes as text for a snapshot or an
+//!   `assert_eq!`, so that a mismatch shows as a line diff.
 
 use std::fs;
-use std::io::{ErrorKind, Write};
+use std::io::{self, ErrorKind, Write};
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sched::{CloneFlags, unshare};
 
+use crate::checksum::PROTO_TCP;
+use crate::ipv4::{Ipv4Packet, Ipv4Repr};
 use crate::netns::bring_lo_up;
+use crate::{TcpPacket, TcpRepr, annotate_segment, summary};
 
 /// The uid and gid of `nobody`: an unprivileged user on any Linux.
 pub const NOBODY: u32 = 65534;
@@ -36,8 +45,35 @@ pub fn skip(test: &str, reason: &str) {
 /// The first line of the error when a step program could not enter a private
 /// network namespace (the system forbids user namespaces); `None` otherwise.
 pub fn namespace_refused(output: &Output) -> Option<String> {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if output.status.success()
+    refusal(output.status, &String::from_utf8_lossy(&output.stderr))
+}
+
+/// Whether `test` stops here because the step program it ran could not enter
+/// its private network namespace; if so, [`skip`] says so with the program's
+/// first line of error.
+pub fn skipped(test: &str, output: &Output) -> bool {
+    skipped_with(
+        test,
+        output.status,
+        &String::from_utf8_lossy(&output.stderr),
+    )
+}
+
+/// [`skipped`] for a program whose exit status and stderr the test collected
+/// apart (one it started, read and waited for itself).
+pub fn skipped_with(test: &str, status: ExitStatus, stderr: &str) -> bool {
+    match refusal(status, stderr) {
+        Some(why) => {
+            skip(test, &why);
+            true
+        }
+        None => false,
+    }
+}
+
+/// See [`namespace_refused`].
+fn refusal(status: ExitStatus, stderr: &str) -> Option<String> {
+    if status.success()
         || !stderr.contains("cannot enter a private network namespace")
     {
         return None;
@@ -113,15 +149,36 @@ impl Drop for PublicCopy {
 /// If the program cannot be started, or stays busy for a second.
 pub fn output(command: &mut Command) -> Output {
     command.stdin(Stdio::null());
+    match retry_while_busy(|| command.output()) {
+        Err(e) if e.kind() == ErrorKind::ExecutableFileBusy => {
+            panic!("the program stayed busy (ETXTBSY) for a second")
+        }
+        result => result.expect("the program runs"),
+    }
+}
+
+/// Starts `command` like [`Command::spawn`], retrying while the program is
+/// busy as [`output`] does: for a copy the test signals or reads line by line
+/// while it runs.
+///
+/// # Errors
+/// What `spawn` returns; ETXTBSY only once the program stayed busy for a
+/// second.
+pub fn spawn(command: &mut Command) -> io::Result<Child> {
+    retry_while_busy(|| command.spawn())
+}
+
+/// Calls `start` until it does not fail with ETXTBSY, for a second at most.
+fn retry_while_busy<T>(mut start: impl FnMut() -> io::Result<T>) -> io::Result<T> {
     for _ in 0..100 {
-        match command.output() {
+        match start() {
             Err(e) if e.kind() == ErrorKind::ExecutableFileBusy => {
                 std::thread::sleep(Duration::from_millis(10));
             }
-            result => return result.expect("the program runs"),
+            result => return result,
         }
     }
-    panic!("the program stayed busy (ETXTBSY) for a second");
+    start()
 }
 
 /// Runs `body` on a new thread inside a new network namespace with `lo` up, and
@@ -152,4 +209,58 @@ pub fn in_private_network<T: Send + 'static>(
             None
         }
     }
+}
+
+/// The IPv4 packet a raw socket reads when `segment` (a TCP header and its
+/// payload) goes from `src` to `dst`: the 20-byte header the kernel writes in
+/// front (DF, TTL 64, protocol TCP, a correct checksum), then the segment. The
+/// kernel picks the identification; a test fixes it as `ident`, so that what it
+/// prints stays the same from run to run.
+pub fn with_ipv4_header(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ident: u16,
+    segment: &[u8],
+) -> Vec<u8> {
+    let ip = Ipv4Repr {
+        src_addr: src,
+        dst_addr: dst,
+        protocol: PROTO_TCP,
+        ident,
+        ttl: 64,
+        payload_len: segment.len(),
+    };
+    let mut packet = vec![0u8; ip.header_len() + segment.len()];
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut packet[..]));
+    packet[ip.header_len()..].copy_from_slice(segment);
+    packet
+}
+
+/// The summary line, then every field of `segment` sent from `src` to `dst`.
+/// Bytes that are no TCP segment give a line that says so, not a panic: a
+/// learner's wrong bytes then show in the snapshot's diff.
+pub fn annotated(src: SocketAddrV4, dst: SocketAddrV4, segment: &[u8]) -> String {
+    let Ok(view) = TcpPacket::new_checked(segment) else {
+        return format!("not a TCP segment: {segment:02x?}\n");
+    };
+    let line = summary(src, dst, &TcpRepr::parse(&view));
+    let fields = annotate_segment(*src.ip(), *dst.ip(), segment)
+        .unwrap_or_else(|error| format!("not a TCP segment: {error}\n"));
+    format!("{line}\n{fields}")
+}
+
+/// Hex of `bytes`, 8 per line, so that a failed comparison shows which bytes
+/// differ.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes
+        .chunks(8)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -6,40 +6,22 @@
 //! the capture tests print `skipped: ...` and pass: that refusal is the
 //! binary's to report, and it does (see `netns.rs`).
 
-use std::fs;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+
+use step_01_socket::testing::{self, NOBODY, PublicCopy, skip, skipped};
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-01-socket");
 
-/// The uid and gid of `nobody`: an unprivileged user on any Linux.
-const NOBODY: u32 = 65534;
-
 fn run(command: &mut Command) -> Output {
-    command.stdin(Stdio::null());
-    let output = command.output().expect("the binary runs");
+    let output = testing::output(command);
     eprintln!(
         "--- stdout\n{}--- stderr\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-/// Whether the binary could not enter a private namespace here; says so.
-fn skipped(test: &str, output: &Output) -> bool {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    if !output.status.success()
-        && stderr.contains("cannot enter a private network namespace")
-    {
-        let first = stderr.lines().next().unwrap_or("");
-        println!("skipped: {test}: {first}");
-        return true;
-    }
-    false
 }
 
 /// Checks a capture of a connection attempt to 127.0.0.1:`port`: both sockets,
@@ -208,30 +190,18 @@ fn a_closed_pipe_ends_it_quietly() {
     );
 }
 
-/// A fresh directory that every user can enter, with a copy of the binary in
-/// it (a checkout may sit under a 0700 home that `nobody` cannot enter).
-fn binary_copy_for_everyone(test: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("{test}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir(&dir).expect("temp dir");
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
-    let bin = dir.join("step-01-socket");
-    fs::copy(BIN, &bin).expect("copy the binary");
-    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod");
-    (dir, bin)
-}
-
 #[test]
 fn nobody_captures_without_sudo_in_a_user_namespace() {
     const TEST: &str = "nobody_captures_without_sudo_in_a_user_namespace";
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("skipped: {TEST}: only root can run the binary as uid {NOBODY}");
+    if !testing::is_root() {
+        skip(
+            TEST,
+            &format!("only root can run the binary as uid {NOBODY}"),
+        );
         return;
     }
-    let (dir, bin) = binary_copy_for_everyone(TEST);
-    let output = run(Command::new(&bin).uid(NOBODY).gid(NOBODY).current_dir(&dir));
-    let _ = fs::remove_dir_all(&dir);
+    let copy = PublicCopy::new(BIN, TEST);
+    let output = run(&mut copy.command_as_nobody());
     if skipped(TEST, &output) {
         return;
     }
@@ -256,9 +226,8 @@ const CAP_NET_RAW: libc::c_ulong = 13;
 fn without_cap_net_raw_socket_fails_with_eperm_and_the_remedies() {
     const TEST: &str =
         "without_cap_net_raw_socket_fails_with_eperm_and_the_remedies";
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("skipped: {TEST}: only root can drop a capability for the child");
+    if !testing::is_root() {
+        skip(TEST, "only root can drop a capability for the child");
         return;
     }
     let mut command = Command::new(BIN);
@@ -285,7 +254,7 @@ fn without_cap_net_raw_socket_fails_with_eperm_and_the_remedies() {
         // Root could not unshare a network namespace (a container without
         // CAP_SYS_ADMIN): the binary made a user namespace, where it holds
         // every capability again.
-        println!("skipped: {TEST}: the binary fell back to a user namespace");
+        skip(TEST, "the binary fell back to a user namespace");
         return;
     }
     assert_eq!(output.status.code(), Some(1), "{:?}", output.status);

@@ -8,42 +8,33 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_step-01-socket");
+use step_01_socket::testing::{self, PublicCopy, skip};
 
-/// The binary, copied where uid 65534 may run it.
-fn public_copy() -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("step01-refusal-{}", std::process::id()));
-    fs::create_dir_all(&dir).expect("temp dir");
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod dir");
-    let copy = dir.join("step-01-socket");
-    fs::copy(BIN, &copy).expect("copy the binary");
-    fs::set_permissions(&copy, fs::Permissions::from_mode(0o755))
-        .expect("chmod binary");
-    copy
-}
+const BIN: &str = env!("CARGO_BIN_EXE_step-01-socket");
 
 #[test]
 fn zero_user_namespaces_allowed_is_named_with_its_remedy() {
     let test = "zero_user_namespaces_allowed_is_named_with_its_remedy";
-    if !nix::unistd::geteuid().is_root() {
-        println!("skipped: {test}: needs root to write another namespace's uid map");
+    if !testing::is_root() {
+        skip(test, "needs root to write another namespace's uid map");
         return;
     }
     for tool in ["unshare", "setpriv"] {
         let found = Command::new(tool).arg("--version").output().is_ok();
         if !found {
-            println!(
-                "skipped: {test}: {tool} (Debian package util-linux) is missing"
+            skip(
+                test,
+                &format!("{tool} (Debian package util-linux) is missing"),
             );
             return;
         }
     }
-    let copy = public_copy();
+    // The only test in this file: no other thread forks while the copy is
+    // written, so setpriv's exec of it cannot meet ETXTBSY (see
+    // `testing::output`).
+    let copy = PublicCopy::new(BIN, test);
     // The shell runs after unshare(CLONE_NEWUSER): it says "ready" and waits for
     // its uid map. Only a program it then executes is root in the namespace
     // (an exec while unmapped dropped the capabilities): that one lowers the
@@ -53,7 +44,7 @@ fn zero_user_namespaces_allowed_is_named_with_its_remedy() {
          exec setpriv --reuid=65534 --regid=65534 --clear-groups \"$0\"' \"$0\"";
     let mut child = Command::new("unshare")
         .args(["--user", "--", "sh", "-c", script])
-        .arg(&copy)
+        .arg(copy.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -78,7 +69,6 @@ fn zero_user_namespaces_allowed_is_named_with_its_remedy() {
         .write_all(b"go\n")
         .expect("release the shell");
     let output = child.wait_with_output().expect("the binary ends");
-    let _ = fs::remove_dir_all(copy.parent().expect("dir"));
     let stderr = String::from_utf8_lossy(&output.stderr);
     eprintln!("--- stderr\n{stderr}");
 

@@ -12,9 +12,8 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sched::{CloneFlags, unshare};
 use nix::sys::socket::{MsgFlags, SockaddrIn, sendto};
-use step_01_socket::netns::bring_lo_up;
+use step_01_socket::testing::in_private_network;
 use step_01_socket::{
     ChecksumStatus, Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, TcpFlags,
     TcpRepr, parse_received,
@@ -23,29 +22,6 @@ use step_01_socket::{
 /// Both ends: with no bind(), the kernel writes the route's source address,
 /// 127.0.0.1, into the IPv4 header, and the checksum must be summed for it.
 const LOCALHOST: Ipv4Addr = Ipv4Addr::LOCALHOST;
-
-/// Runs `body` on a new thread inside a new network namespace with `lo` up.
-/// Returns `None` (after printing `skipped: ...`) where that is not allowed.
-fn in_private_network<T: Send + 'static>(
-    test: &str,
-    body: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    let entered = std::thread::spawn(move || {
-        // Only this thread moves; the test harness stays where it was.
-        unshare(CloneFlags::CLONE_NEWNET)?;
-        bring_lo_up().map_err(|e| e.errno)?;
-        Ok::<T, Errno>(body())
-    })
-    .join()
-    .expect("the namespace thread does not panic");
-    match entered {
-        Ok(value) => Some(value),
-        Err(errno) => {
-            println!("skipped: {test}: unshare(CLONE_NEWNET): {errno} (needs root)");
-            None
-        }
-    }
-}
 
 /// A raw socket whose blocking reads give up after 200 ms.
 fn open() -> RawSocket {

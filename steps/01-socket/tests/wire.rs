@@ -13,25 +13,8 @@ use common::*;
 use pretty_assertions::assert_eq;
 use step_01_socket::checksum::{self, PROTO_TCP};
 use step_01_socket::ipv4::{self, FLAG_DF, Ipv4Packet, Ipv4Repr};
+use step_01_socket::testing::hex;
 use step_01_socket::{SeqNumber, TcpFlags, TcpPacket, TcpRepr};
-
-/// Hex of `bytes`, 8 per line, so that a mismatch shows as a line diff.
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .chunks(8)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-// ---------------------------------------------------------------------------
-// IPv4 header of DATA_PACKET
 
 #[test]
 fn ipv4_deconstruct_data_packet() {

@@ -6,12 +6,10 @@
 //! The binary enters a private network namespace first thing; where the
 //! system forbids that, each test prints `skipped: ...` and passes.
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+
+use step_01_socket::testing::{self, PublicCopy, namespace_refused, skip};
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-02-bind-connect");
 
@@ -34,14 +32,13 @@ enum Run {
 
 /// Runs the binary; a refused namespace is a skip, any other failure a panic.
 fn run(command: &mut Command) -> Run {
-    let output = command.output().expect("the binary starts");
+    let output = testing::output(command);
+    if let Some(why) = namespace_refused(&output) {
+        return Run::Skipped(why);
+    }
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        if stderr.contains("cannot enter a private network namespace") {
-            let first = stderr.lines().next().unwrap_or("").to_owned();
-            return Run::Skipped(first);
-        }
         panic!("{}\nstdout:\n{stdout}\nstderr:\n{stderr}", output.status);
     }
     Run::Told(Story(stdout))
@@ -53,7 +50,7 @@ fn story(test: &str) -> Option<&'static Story> {
     match RUN.get_or_init(|| run(&mut Command::new(BIN))) {
         Run::Told(story) => Some(story),
         Run::Skipped(why) => {
-            println!("skipped: {test}: {why}");
+            skip(test, why);
             None
         }
     }
@@ -285,50 +282,19 @@ fn help_prints_usage_and_exits_0() {
     );
 }
 
-/// A directory any user can read, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let path =
-            std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir(&path).expect("create a temp dir");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755))
-            .expect("chmod 755 the temp dir");
-        TempDir(path)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn as_nobody_without_sudo_it_tells_the_same_story() {
     let test = "as_nobody_without_sudo_it_tells_the_same_story";
-    if !nix::unistd::geteuid().is_root() {
-        println!("skipped: {test}: needs root to switch to uid 65534");
+    if !testing::is_root() {
+        skip(test, "needs root to switch to uid 65534");
         return;
     }
     // The checkout may sit under a 0700 home: run a copy from a 0755 dir.
-    let dir = TempDir::new("step-02-bind-connect-nobody");
-    let bin = dir.path().join("step-02-bind-connect");
-    fs::copy(BIN, &bin).expect("copy the binary");
-    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755))
-        .expect("chmod 755 the binary");
-    let mut command = Command::new(&bin);
-    command.current_dir(dir.path()).uid(65534).gid(65534);
-    let story = match run(&mut command) {
+    let copy = PublicCopy::new(BIN, test);
+    let story = match run(&mut copy.command_as_nobody()) {
         Run::Told(story) => story,
         Run::Skipped(why) => {
-            println!("skipped: {test}: {why}");
+            skip(test, &why);
             return;
         }
     };

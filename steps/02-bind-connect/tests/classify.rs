@@ -6,10 +6,8 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use step_01_socket::checksum::PROTO_TCP;
-use step_01_socket::{
-    Ipv4Packet, Ipv4Repr, SeqNumber, TcpFlags, TcpPacket, TcpRepr, parse_received,
-};
+use step_01_socket::testing::with_ipv4_header;
+use step_01_socket::{SeqNumber, TcpFlags, TcpRepr, parse_received};
 use step_02_bind_connect::{CLIENT, REQUEST, SERVER, Verdict, classify};
 
 const DATA: TcpFlags = TcpFlags(TcpFlags::PSH.0 | TcpFlags::ACK.0);
@@ -41,19 +39,12 @@ fn packet(src: SocketAddrV4, dst: SocketAddrV4, flags: TcpFlags) -> Vec<u8> {
         window: if payload.is_empty() { 0 } else { 65535 },
         payload,
     };
-    let ip = Ipv4Repr {
-        src_addr: *src.ip(),
-        dst_addr: *dst.ip(),
-        protocol: PROTO_TCP,
-        ident: 0x1234,
-        ttl: 64,
-        payload_len: tcp.segment_len(),
-    };
-    let mut bytes = vec![0u8; ip.header_len() + tcp.segment_len()];
-    let (header, segment) = bytes.split_at_mut(ip.header_len());
-    ip.emit(&mut Ipv4Packet::new_unchecked(header));
-    tcp.emit(&mut TcpPacket::new_unchecked(segment), *src.ip(), *dst.ip());
-    bytes
+    with_ipv4_header(
+        *src.ip(),
+        *dst.ip(),
+        0x1234,
+        &tcp.to_bytes(*src.ip(), *dst.ip()),
+    )
 }
 
 /// The verdict for `bytes` read by the endpoint `me` talking to `peer`.

@@ -9,10 +9,10 @@
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use step_01_socket::checksum::{PROTO_TCP, verify_tcp};
+use step_01_socket::checksum::verify_tcp;
+use step_01_socket::testing::{annotated, with_ipv4_header};
 use step_01_socket::{
-    Ipv4Packet, Ipv4Repr, SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_packet,
-    annotate_segment, parse_received, summary,
+    SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_packet, parse_received,
 };
 use step_02_bind_connect::exercises::SECOND_SERVER;
 use step_02_bind_connect::exercises::reply_segment::reply_segment;
@@ -41,32 +41,10 @@ fn packet(
         },
         payload,
     };
-    let ip = Ipv4Repr {
-        src_addr: *src.ip(),
-        dst_addr: *dst.ip(),
-        protocol: PROTO_TCP,
-        ident: 1,
-        ttl: 64,
-        payload_len: tcp.segment_len(),
-    };
-    let mut bytes = vec![0u8; ip.header_len()];
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut bytes[..]));
-    bytes.extend_from_slice(&tcp.to_bytes(*src.ip(), *dst.ip()));
-    bytes
+    with_ipv4_header(*src.ip(), *dst.ip(), 1, &tcp.to_bytes(*src.ip(), *dst.ip()))
 }
 
 const DATA: TcpFlags = TcpFlags(TcpFlags::PSH.0 | TcpFlags::ACK.0);
-
-/// The summary line, then every field of `segment` sent from `src` to `dst`.
-fn annotated(src: SocketAddrV4, dst: SocketAddrV4, segment: &[u8]) -> String {
-    let Ok(view) = TcpPacket::new_checked(segment) else {
-        return format!("not a TCP segment: {segment:02x?}\n");
-    };
-    let line = summary(src, dst, &TcpRepr::parse(&view));
-    let fields = annotate_segment(*src.ip(), *dst.ip(), segment)
-        .unwrap_or_else(|error| format!("not a TCP segment: {error}\n"));
-    format!("{line}\n{fields}")
-}
 
 /// The reply to `request` (a packet), shown as sent: ports and addresses are
 /// read back from the reply's own bytes, the addresses from the request.

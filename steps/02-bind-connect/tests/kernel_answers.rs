@@ -13,37 +13,14 @@ use std::net::SocketAddrV4;
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sched::{CloneFlags, unshare};
-use step_01_socket::netns::bring_lo_up;
+use step_01_socket::testing::{in_private_network, with_ipv4_header};
 use step_01_socket::{
-    ChecksumStatus, Family, Ipv4Packet, Ipv4Repr, MAX_PACKET, RawSocket, RecvError,
-    SeqNumber, TcpFlags, parse_received,
+    ChecksumStatus, Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, TcpFlags,
+    parse_received,
 };
 use step_02_bind_connect::{
     CLIENT, REQUEST, SERVER, bind, connect, data_segment, send,
 };
-
-/// Runs `body` on a new thread inside a new network namespace with `lo` up.
-/// Returns `None` (after printing `skipped: ...`) where that is not allowed.
-fn in_private_network<T: Send + 'static>(
-    test: &str,
-    body: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    let entered = std::thread::spawn(move || {
-        unshare(CloneFlags::CLONE_NEWNET)?;
-        bring_lo_up().map_err(|e| e.errno)?;
-        Ok::<T, Errno>(body())
-    })
-    .join()
-    .expect("the namespace thread does not panic");
-    match entered {
-        Ok(value) => Some(value),
-        Err(errno) => {
-            println!("skipped: {test}: unshare(CLONE_NEWNET): {errno} (needs root)");
-            None
-        }
-    }
-}
 
 /// A raw socket bound to `me`, connected to `peer`, whose reads give up after
 /// 200 ms of quiet.
@@ -166,17 +143,7 @@ fn a_written_ipv4_header_is_sent_as_tcp_bytes() {
         // IP_HDRINCL. The kernel puts its own header in front of all of it.
         let segment =
             data_segment(CLIENT, SERVER, SeqNumber(1), SeqNumber(1), REQUEST);
-        let mut packet = vec![0u8; 20 + segment.len()];
-        let ip = Ipv4Repr {
-            src_addr: *CLIENT.ip(),
-            dst_addr: *SERVER.ip(),
-            protocol: 6,
-            ident: 1,
-            ttl: 64,
-            payload_len: segment.len(),
-        };
-        ip.emit(&mut Ipv4Packet::new_unchecked(&mut packet[..]));
-        packet[20..].copy_from_slice(&segment);
+        let packet = with_ipv4_header(*CLIENT.ip(), *SERVER.ip(), 1, &segment);
         send(&client, &packet).expect("write");
         drain(&server)
     }) else {

@@ -3,10 +3,8 @@
 
 use pretty_assertions::assert_eq;
 use step_01_socket::checksum::verify_tcp;
-use step_01_socket::{
-    ChecksumStatus, SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_segment,
-    summary,
-};
+use step_01_socket::testing::{annotated, hex};
+use step_01_socket::{ChecksumStatus, SeqNumber, TcpFlags, TcpPacket, TcpRepr};
 use step_02_bind_connect::{CLIENT, REPLY, REQUEST, SERVER, WINDOW, data_segment};
 
 /// The client's request, written out field by field. The checksum was worked
@@ -48,33 +46,6 @@ fn request() -> Vec<u8> {
 fn reply() -> Vec<u8> {
     let ack = SeqNumber(1) + REQUEST.len();
     data_segment(SERVER, CLIENT, SeqNumber(1), ack, REPLY)
-}
-
-/// Hex, eight bytes a line: a failed comparison shows which bytes differ.
-fn hex(bytes: &[u8]) -> String {
-    bytes
-        .chunks(8)
-        .map(|line| {
-            line.iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// The summary line, then every field: what chapter 2 shows.
-fn annotated(
-    src: std::net::SocketAddrV4,
-    dst: std::net::SocketAddrV4,
-    segment: &[u8],
-) -> String {
-    let view = TcpPacket::new_checked(segment).expect("a well-formed segment");
-    let line = summary(src, dst, &TcpRepr::parse(&view));
-    let fields = annotate_segment(*src.ip(), *dst.ip(), segment)
-        .expect("a well-formed segment");
-    format!("{line}\n{fields}")
 }
 
 #[test]

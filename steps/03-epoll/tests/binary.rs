@@ -5,24 +5,13 @@
 //! `skipped: ...` and pass.
 
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
 use nix::sys::signal::{Signal, kill};
-use nix::unistd::{Pid, geteuid};
+use nix::unistd::Pid;
+use step_01_socket::testing::{self, PublicCopy, skip, skipped};
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-03-epoll");
-
-/// True (after printing why) when the binary could not enter its namespace.
-fn skipped(test: &str, status_ok: bool, stderr: &str) -> bool {
-    if !status_ok && stderr.contains("cannot enter a private network namespace") {
-        println!("skipped: {test}: {}", stderr.lines().next().unwrap_or(""));
-        return true;
-    }
-    false
-}
 
 fn run(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -76,7 +65,7 @@ fn assert_full_run(stdout: &str, ticks: usize) {
 fn three_ticks_show_timer_socket_packets_a_zero_return_mod_and_del() {
     let output = run(&["--ticks", "3"]);
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    if skipped("three_ticks", output.status.success(), &stderr) {
+    if skipped("three_ticks", &output) {
         return;
     }
     assert!(
@@ -89,7 +78,7 @@ fn three_ticks_show_timer_socket_packets_a_zero_return_mod_and_del() {
 /// Starts a long run, waits until the signals are blocked (the 0 return is
 /// printed after the signalfd exists), sends `signal`, and collects the exit
 /// status and the output. If the namespace is refused, nothing is sent.
-fn interrupted_by(signal: Signal) -> (bool, String, String) {
+fn interrupted_by(signal: Signal) -> Output {
     let mut child: Child = Command::new(BIN)
         .args(["--ticks", "50"])
         .stdout(Stdio::piped())
@@ -109,22 +98,28 @@ fn interrupted_by(signal: Signal) -> (bool, String, String) {
         line.clear();
     }
     stdout.read_to_string(&mut seen).expect("read stdout");
-    let mut stderr = String::new();
+    let mut stderr = Vec::new();
     child
         .stderr
         .take()
         .expect("stderr")
-        .read_to_string(&mut stderr)
+        .read_to_end(&mut stderr)
         .expect("read stderr");
     let status = child.wait().expect("wait");
-    (status.success(), seen, stderr)
+    Output {
+        status,
+        stdout: seen.into_bytes(),
+        stderr,
+    }
 }
 
 fn assert_stops_on(signal: Signal, test: &str) {
-    let (ok, stdout, stderr) = interrupted_by(signal);
-    if skipped(test, ok, &stderr) {
+    let output = interrupted_by(signal);
+    if skipped(test, &output) {
         return;
     }
+    let ok = output.status.success();
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert!(
         ok,
         "exit status 0 expected\nstdout:\n{stdout}\nstderr:\n{stderr}"
@@ -183,69 +178,17 @@ fn help_prints_usage_and_exits_0() {
     assert!(text(&output.stdout).starts_with("usage: step-03-epoll [--ticks N]"));
 }
 
-/// A copy of the binary in a fresh directory that every user can enter.
-struct Copy {
-    dir: PathBuf,
-    bin: PathBuf,
-}
-
-impl Copy {
-    fn new() -> Copy {
-        let dir = std::env::temp_dir()
-            .join(format!("step-03-epoll-nobody-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod 755 dir");
-        let bin = dir.join("step-03-epoll");
-        std::fs::copy(BIN, &bin).expect("copy the binary");
-        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod 755 binary");
-        Copy { dir, bin }
-    }
-}
-
-impl Copy {
-    /// Runs the copy as uid and gid 65534.
-    ///
-    /// Another test thread may fork while `std::fs::copy` holds the new file
-    /// open for writing; until that child execs, the kernel refuses to execute
-    /// the copy with ETXTBSY. So wait a little and try again.
-    fn run_as_nobody(&self, args: &[&str]) -> Output {
-        for _ in 0..100 {
-            match Command::new(&self.bin)
-                .args(args)
-                .uid(65534)
-                .gid(65534)
-                .output()
-            {
-                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy => {
-                    std::thread::sleep(std::time::Duration::from_millis(10));
-                }
-                result => return result.expect("run as uid 65534"),
-            }
-        }
-        panic!("the copied binary stayed busy (ETXTBSY) for a second");
-    }
-}
-
-impl Drop for Copy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[test]
 fn runs_without_sudo_as_uid_65534() {
-    if !geteuid().is_root() {
-        println!(
-            "skipped: runs_without_sudo: not root; the other tests ran unprivileged"
-        );
+    let test = "runs_without_sudo";
+    if !testing::is_root() {
+        skip(test, "not root; the other tests ran unprivileged");
         return;
     }
-    let copy = Copy::new();
-    let output = copy.run_as_nobody(&["--ticks", "2"]);
+    let copy = PublicCopy::new(BIN, test);
+    let output = testing::output(copy.command_as_nobody().args(["--ticks", "2"]));
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
-    if skipped("runs_without_sudo", output.status.success(), &stderr) {
+    if skipped(test, &output) {
         return;
     }
     assert!(

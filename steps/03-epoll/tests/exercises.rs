@@ -10,49 +10,15 @@
 //! ```
 
 use std::fmt::Write as _;
-use std::net::SocketAddrV4;
 
+use step_01_socket::SeqNumber;
 use step_01_socket::checksum::verify_tcp;
-use step_01_socket::ipv4::Ipv4Repr;
-use step_01_socket::{
-    Ipv4Packet, SeqNumber, TcpPacket, TcpRepr, annotate_segment, summary,
-};
+use step_01_socket::testing::{annotated, with_ipv4_header};
 use step_02_bind_connect::{CLIENT, REQUEST, SERVER, data_segment};
 use step_03_epoll::exercises::{
     ISN, Outbox, Peer, SECOND_CLIENT, all_events, handle_epollout, timer_pacing,
 };
 use step_03_epoll::{Event, Flags, describe};
-
-/// The summary line, then every field of `segment` sent from `src` to `dst`.
-fn annotated(src: SocketAddrV4, dst: SocketAddrV4, segment: &[u8]) -> String {
-    let view = TcpPacket::new_checked(segment).expect("a well-formed segment");
-    let line = summary(src, dst, &TcpRepr::parse(&view));
-    let fields = annotate_segment(*src.ip(), *dst.ip(), segment)
-        .expect("a well-formed segment");
-    format!("{line}\n{fields}")
-}
-
-/// What a raw socket reads when `segment` goes from `src` to `dst`: the IPv4
-/// header the kernel put in front (fixed id and TTL), then the segment.
-fn as_read(
-    src: SocketAddrV4,
-    dst: SocketAddrV4,
-    ident: u16,
-    segment: &[u8],
-) -> Vec<u8> {
-    let ip = Ipv4Repr {
-        src_addr: *src.ip(),
-        dst_addr: *dst.ip(),
-        protocol: 6,
-        ident,
-        ttl: 64,
-        payload_len: segment.len(),
-    };
-    let mut packet = vec![0u8; ip.header_len() + segment.len()];
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut packet[..]));
-    packet[ip.header_len()..].copy_from_slice(segment);
-    packet
-}
 
 #[test]
 #[cfg_attr(
@@ -62,15 +28,15 @@ fn as_read(
 fn exercise_all_events() {
     // Each client's request, as the server's socket for that client reads it.
     // The second client numbers its bytes from 1001.
-    let first = as_read(
-        CLIENT,
-        SERVER,
+    let first = with_ipv4_header(
+        *CLIENT.ip(),
+        *SERVER.ip(),
         0x0001,
         &data_segment(CLIENT, SERVER, ISN, ISN, REQUEST),
     );
-    let second = as_read(
-        SECOND_CLIENT,
-        SERVER,
+    let second = with_ipv4_header(
+        *SECOND_CLIENT.ip(),
+        *SERVER.ip(),
         0x0002,
         &data_segment(SECOND_CLIENT, SERVER, SeqNumber(1001), ISN, REQUEST),
     );

@@ -118,8 +118,9 @@ fn describe(src: SocketAddrV4, dst: SocketAddrV4, segment: &[u8]) -> String {
 
 // ANCHOR: from_peer
 /// The bytes of one read, checked and sorted: the peer's segment with data, or
-/// the reason to ignore it (and its summary, when it parsed).
-fn from_peer<'a>(
+/// the reason to ignore it (and its summary, when it parsed). The server and
+/// the client filter with it, and so do the exercises' machines.
+pub fn from_peer<'a>(
     bytes: &'a [u8],
     me: SocketAddrV4,
     peer: SocketAddrV4,

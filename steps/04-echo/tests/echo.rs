@@ -3,12 +3,11 @@
 
 mod common;
 
-use std::os::unix::process::CommandExt;
 use std::process::Command;
 
-use common::{BIN, Finished, Netns, PublicCopy, Running, have, run};
+use common::{BIN, Finished, Netns, Running, have, run};
 use nix::sys::signal::Signal;
-use nix::unistd::geteuid;
+use step_01_socket::testing::{self, PublicCopy, skip};
 
 /// The count after `reason ` in a summary's `ignored` line, e.g. `foreign 3`.
 fn ignored(output: &Finished, role: &str, reason: &str) -> u64 {
@@ -81,21 +80,25 @@ fn demo_exchanges_five_messages() {
 #[test]
 fn demo_runs_without_root_in_a_user_namespace() {
     let test = "demo_runs_without_root_in_a_user_namespace";
-    if !geteuid().is_root() {
-        println!(
-            "skipped: {test}: not root, so no uid to switch to; \
-             demo_exchanges_five_messages already ran without root"
+    if !testing::is_root() {
+        skip(
+            test,
+            "not root, so no uid to switch to; \
+             demo_exchanges_five_messages already ran without root",
         );
         return;
     }
-    let copy = PublicCopy::new("uid");
-    let mut command = Command::new(&copy.path);
-    command.args(["--count", "2"]).uid(65534).gid(65534);
+    let copy = PublicCopy::new(BIN, test);
+    let mut command = copy.command_as_nobody();
+    command.args(["--count", "2"]);
     let demo = match Running::try_spawn(command) {
         Ok(running) => running.finish(),
         // Where uid 65534 does not exist (an unmapped user namespace).
         Err(error) => {
-            println!("skipped: {test}: cannot start the demo as uid 65534: {error}");
+            skip(
+                test,
+                &format!("cannot start the demo as uid 65534: {error}"),
+            );
             return;
         }
     };
@@ -212,8 +215,9 @@ fn server_and_client_on_different_addresses() {
 fn kernel_tcp_on_another_port_is_counted_as_foreign() {
     let test = "kernel_tcp_on_another_port_is_counted_as_foreign";
     if !have("bash") {
-        println!(
-            "skipped: {test}: bash is not installed (its /dev/tcp makes the traffic)"
+        skip(
+            test,
+            "bash is not installed (its /dev/tcp makes the traffic)",
         );
         return;
     }
@@ -344,7 +348,7 @@ fn a_client_without_a_server_gives_up_within_its_bound() {
 fn unshare_refused(test: &str, output: &Finished) -> bool {
     if output.stderr.starts_with("unshare:") {
         let first = output.stderr.lines().next().unwrap_or_default();
-        println!("skipped: {test}: {first}");
+        skip(test, first);
         return true;
     }
     false
@@ -354,7 +358,7 @@ fn unshare_refused(test: &str, output: &Finished) -> bool {
 fn lo_down_is_reported_clearly() {
     let test = "lo_down_is_reported_clearly";
     if !have("unshare") {
-        println!("skipped: {test}: unshare is not installed");
+        skip(test, "unshare is not installed");
         return;
     }
     // A fresh network namespace whose lo was never brought up.
@@ -385,7 +389,7 @@ fn lo_down_is_reported_clearly() {
 fn without_cap_net_raw_server_mode_prints_the_remedies() {
     let test = "without_cap_net_raw_server_mode_prints_the_remedies";
     if !have("unshare") {
-        println!("skipped: {test}: unshare is not installed");
+        skip(test, "unshare is not installed");
         return;
     }
     // A private network namespace owned by a user namespace in which we are
@@ -413,9 +417,7 @@ fn without_cap_net_raw_server_mode_prints_the_remedies() {
 fn demo_where_namespaces_are_refused_says_which() {
     let test = "demo_where_namespaces_are_refused_says_which";
     if !have("unshare") || !have("setpriv") {
-        println!(
-            "skipped: {test}: unshare or setpriv (util-linux) is not installed"
-        );
+        skip(test, "unshare or setpriv (util-linux) is not installed");
         return;
     }
     // Inside a user namespace of our own: allow no further user namespaces
@@ -429,9 +431,9 @@ fn demo_where_namespaces_are_refused_says_which() {
     command.args(["--user", "--map-root-user", "--", "sh", "-c", &script]);
     let demo = run(command);
     if unshare_refused(test, &demo) || demo.code() == 99 {
-        println!(
-            "skipped: {test}: cannot set up the refusal: {}",
-            demo.stderr.trim()
+        skip(
+            test,
+            &format!("cannot set up the refusal: {}", demo.stderr.trim()),
         );
         return;
     }

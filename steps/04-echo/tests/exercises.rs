@@ -13,10 +13,10 @@
 use std::fmt::Write as _;
 use std::net::SocketAddrV4;
 
-use step_01_socket::checksum::{PROTO_TCP, verify_tcp};
+use step_01_socket::checksum::verify_tcp;
+use step_01_socket::testing::with_ipv4_header;
 use step_01_socket::{
-    Ipv4Packet, Ipv4Repr, SeqNumber, TcpFlags, TcpRepr, annotate_packet,
-    annotate_segment, parse_received,
+    SeqNumber, TcpFlags, TcpRepr, annotate_packet, annotate_segment, parse_received,
 };
 use step_02_bind_connect::{CLIENT, REQUEST, SERVER};
 use step_04_echo::ServerOutcome;
@@ -50,18 +50,7 @@ fn read(
         payload,
     };
     let segment = tcp.to_bytes(*src.ip(), *dst.ip());
-    let ip = Ipv4Repr {
-        src_addr: *src.ip(),
-        dst_addr: *dst.ip(),
-        protocol: PROTO_TCP,
-        ident: 1,
-        ttl: 64,
-        payload_len: segment.len(),
-    };
-    let mut bytes = vec![0u8; ip.header_len()];
-    ip.emit(&mut Ipv4Packet::new_unchecked(&mut bytes[..]));
-    bytes.extend_from_slice(&segment);
-    bytes
+    with_ipv4_header(*src.ip(), *dst.ip(), 1, &segment)
 }
 
 /// A data segment, PSH|ACK, as the workbook's programs send them.

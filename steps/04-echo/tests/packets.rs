@@ -9,9 +9,10 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use step_01_socket::checksum::{PROTO_TCP, fold, pseudo_header};
+use step_01_socket::testing::with_ipv4_header;
 use step_01_socket::{
-    Ipv4Packet, Ipv4Repr, SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_packet,
-    annotate_segment, parse_received,
+    SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_packet, annotate_segment,
+    parse_received,
 };
 use step_02_bind_connect::{CLIENT, SERVER, classify};
 use step_04_echo::{
@@ -31,18 +32,7 @@ fn config(count: u64) -> ClientConfig {
 /// What a raw socket reads when `segment` goes from `src` to `dst`: the IPv4
 /// header the kernel puts in front (DF, TTL 64; identification fixed at 1).
 fn as_read(src: Ipv4Addr, dst: Ipv4Addr, segment: &[u8]) -> Vec<u8> {
-    let repr = Ipv4Repr {
-        src_addr: src,
-        dst_addr: dst,
-        protocol: PROTO_TCP,
-        ident: 1,
-        ttl: 64,
-        payload_len: segment.len(),
-    };
-    let mut bytes = vec![0u8; repr.header_len() + segment.len()];
-    repr.emit(&mut Ipv4Packet::new_unchecked(&mut bytes[..]));
-    bytes[repr.header_len()..].copy_from_slice(segment);
-    bytes
+    with_ipv4_header(src, dst, 1, segment)
 }
 
 /// The client's first request, as it writes it.

@@ -23,12 +23,9 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use step_01_socket::{
-    Received, SeqNumber, TcpPacket, TcpRepr, parse_received, summary,
-};
-use step_02_bind_connect::{Verdict, classify};
+use step_01_socket::{SeqNumber, TcpPacket, TcpRepr, summary};
 
-use crate::protocol::{Ignored, Outgoing};
+use crate::protocol::Outgoing;
 
 #[cfg(not(feature = "solutions"))]
 pub mod reversed_reply;
@@ -52,25 +49,6 @@ pub mod match_by_ack;
 /// another port. `bind()` and `connect()` cannot tell the two apart.
 pub const SECOND_CLIENT: SocketAddrV4 =
     SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 2), 50002);
-
-/// The bytes of one read, checked and sorted as the step's machines do it: a
-/// data segment from `peer` to `me` (addresses *and* ports, no RST), or the
-/// reason to ignore it and, when it parsed, its summary line.
-pub fn data_from_peer(
-    bytes: &[u8],
-    me: SocketAddrV4,
-    peer: SocketAddrV4,
-) -> Result<Received<'_>, (Ignored, Option<String>)> {
-    let packet = parse_received(bytes).map_err(|e| (Ignored::Malformed(e), None))?;
-    match classify(&packet, me, peer) {
-        Verdict::FromPeer => {}
-        other => return Err((Ignored::Verdict(other), Some(packet.summary()))),
-    }
-    if packet.tcp.payload().is_empty() {
-        return Err((Ignored::NoPayload, Some(packet.summary())));
-    }
-    Ok(packet)
-}
 
 /// A segment we built from `src` to `dst`, with its number and summary line.
 pub fn outgoing(

@@ -6,13 +6,12 @@
 //! - [`Running`] is a started program whose output lines can be awaited, with a
 //!   bound on every wait so a broken program fails the test instead of hanging.
 //!
-//! Where namespaces cannot be had, the helpers print `skipped: <test>: <why>`
-//! and the test returns.
+//! Where namespaces cannot be had, the helpers say `skipped: <test>: <why>`
+//! (with `step_01_socket::testing::skip`) and the test returns.
 
 #![allow(dead_code)] // each test file uses a different part
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread::JoinHandle;
@@ -20,15 +19,13 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use step_01_socket::testing::{self, skip};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_step-04-echo");
 
 /// The most any one program may take in these tests before it counts as hung.
 pub const HANG: Duration = Duration::from_secs(15);
-
-/// What the binary prints first when it cannot get CAP_NET_RAW anywhere.
-pub const NO_NAMESPACE: &str = "cannot enter a private network namespace";
 
 /// Whether a program is on the PATH.
 pub fn have(program: &str) -> bool {
@@ -48,8 +45,9 @@ impl Netns {
     pub fn new(test: &str) -> Option<Netns> {
         for tool in ["unshare", "nsenter", "ip"] {
             if !have(tool) {
-                println!(
-                    "skipped: {test}: `{tool}` is not installed (util-linux, iproute2)"
+                skip(
+                    test,
+                    &format!("`{tool}` is not installed (util-linux, iproute2)"),
                 );
                 return None;
             }
@@ -68,7 +66,7 @@ impl Netns {
         let mut holder = match spawned {
             Ok(child) => child,
             Err(error) => {
-                println!("skipped: {test}: cannot run unshare: {error}");
+                skip(test, &format!("cannot run unshare: {error}"));
                 return None;
             }
         };
@@ -85,8 +83,9 @@ impl Netns {
             let _ = holder.kill();
             let _ = holder.wait();
             let why = stderr.lines().next().unwrap_or("no output").to_owned();
-            println!(
-                "skipped: {test}: cannot create a user+network namespace: {why}"
+            skip(
+                test,
+                &format!("cannot create a user+network namespace: {why}"),
             );
             return None;
         }
@@ -145,15 +144,10 @@ pub struct Finished {
 }
 
 impl Finished {
-    /// Whether it failed only because no namespace could be entered; prints the
-    /// skip line if so.
+    /// Whether it failed only because no namespace could be entered; says that
+    /// `test` is skipped if so.
     pub fn skipped(&self, test: &str) -> bool {
-        if !self.status.success() && self.stderr.contains(NO_NAMESPACE) {
-            let first = self.stderr.lines().next().unwrap_or_default();
-            println!("skipped: {test}: {first}");
-            return true;
-        }
-        false
+        testing::skipped_with(test, self.status, &self.stderr)
     }
 
     /// The exit code (panics if a signal ended it).
@@ -193,13 +187,14 @@ impl Running {
             .unwrap_or_else(|e| panic!("cannot start {text}: {e}"))
     }
 
-    /// Starts `command`, or says why it could not be started.
+    /// Starts `command`, or says why it could not be started. A program still
+    /// busy (ETXTBSY: a fresh copy) is retried for a second first.
     pub fn try_spawn(mut command: Command) -> std::io::Result<Running> {
-        let mut child = command
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
+            .stderr(Stdio::piped());
+        let mut child = testing::spawn(&mut command)?;
         let lines = forward(child.stdout.take().expect("piped"));
         let mut stderr_pipe = child.stderr.take().expect("piped");
         let stderr = std::thread::spawn(move || {
@@ -304,34 +299,4 @@ pub fn run(command: Command) -> Finished {
     let mut finished = Running::spawn(command).finish();
     finished.elapsed = start.elapsed();
     finished
-}
-
-/// The binary copied into a fresh directory that every user may read and
-/// enter (a checkout may sit under a 0700 home), removed on drop.
-pub struct PublicCopy {
-    dir: PathBuf,
-    pub path: PathBuf,
-}
-
-impl PublicCopy {
-    pub fn new(name: &str) -> PublicCopy {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir()
-            .join(format!("step-04-echo-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).expect("temp dir");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod dir");
-        let path = dir.join("step-04-echo");
-        std::fs::copy(Path::new(BIN), &path).expect("copy the binary");
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod binary");
-        PublicCopy { dir, path }
-    }
-}
-
-impl Drop for PublicCopy {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }

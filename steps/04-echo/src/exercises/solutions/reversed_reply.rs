@@ -19,8 +19,9 @@ use std::net::SocketAddrV4;
 use step_01_socket::SeqNumber;
 use step_02_bind_connect::data_segment;
 
-use super::{ISN, data_from_peer, outgoing};
+use super::{ISN, outgoing};
 use crate::ServerOutcome;
+use crate::protocol::from_peer;
 
 /// A server at `me` that answers `peer` with its own words, reversed.
 #[derive(Debug, Clone)]
@@ -45,7 +46,7 @@ impl ReversingServer {
 
     /// Takes the bytes of one read (IPv4 header included) and says what to do.
     pub fn on_packet(&mut self, bytes: &[u8]) -> ServerOutcome {
-        let request = match data_from_peer(bytes, self.me, self.peer) {
+        let request = match from_peer(bytes, self.me, self.peer) {
             Ok(packet) => packet,
             Err((reason, summary)) => {
                 return ServerOutcome::Ignored { reason, summary };
