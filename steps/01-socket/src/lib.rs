@@ -13,6 +13,7 @@ pub mod exercises;
 pub mod ipv4;
 pub mod netns;
 pub mod packet;
+pub mod pcap;
 pub mod socket;
 pub mod tcp;
 pub mod testing;

@@ -10,22 +10,29 @@
 //!    nothing listens sends a SYN, and the kernel answers it with RST|ACK;
 //! 4. read what the raw socket received and print it field by field: every read
 //!    starts with the IPv4 header (byte 0x45), then comes the TCP header.
+//!
+//! With `--pcap FILE`, every packet read is also written to FILE as pcap, for
+//! Wireshark or tshark to open.
 
 use std::error::Error;
+use std::fs::File;
+use std::io::BufWriter;
 use std::net::{Ipv4Addr, SocketAddrV4, TcpStream};
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use nix::errno::Errno;
 use step_01_socket::netns::enter_private_namespace;
+use step_01_socket::pcap::{PcapWriter, arrival_time, enable_arrival_times};
 use step_01_socket::{
     Family, MAX_PACKET, RawSocket, RecvError, SysError, annotate_packet,
     exit_quietly_on_broken_pipe, parse_received,
 };
 
 const USAGE: &str = "\
-usage: step-01-socket [--port PORT]
+usage: step-01-socket [--port PORT] [--pcap FILE]
 
 Opens socket(AF_INET, SOCK_RAW, IPPROTO_TCP) in a private network namespace,
 connects a kernel TCP socket to 127.0.0.1:PORT (nothing listens there), and
@@ -33,6 +40,10 @@ prints every packet the raw socket reads: IPv4 header, TCP header, payload.
 
 options:
   --port PORT   the closed port to connect to (default 50000)
+  --pcap FILE   also write every packet read to FILE, as pcap with link type
+                101 (LINKTYPE_RAW: IPv4 header first) and the time each packet
+                arrived, for Wireshark or `tshark -r FILE`; FILE is created
+                before anything is sent (exit status 1 if it cannot be)
   -h, --help    this text";
 
 /// The port the kernel's connection attempt goes to.
@@ -43,14 +54,16 @@ const QUIET: Duration = Duration::from_millis(200);
 
 /// What the command line asks for.
 enum Command {
-    /// Capture the segments of a connection attempt to `127.0.0.1:port`.
-    Capture { port: u16 },
+    /// Capture the segments of a connection attempt to `127.0.0.1:port`, and
+    /// write them to the `pcap` file if one is named.
+    Capture { port: u16, pcap: Option<PathBuf> },
     /// Print the usage text.
     Help,
 }
 
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String> {
     let mut port = DEFAULT_PORT;
+    let mut pcap = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(Command::Help),
@@ -58,10 +71,14 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Command, String>
                 let value = args.next().ok_or("--port needs a value")?;
                 port = parse_port(&value)?;
             }
+            "--pcap" => {
+                let value = args.next().ok_or("--pcap needs a file name")?;
+                pcap = Some(PathBuf::from(value));
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(Command::Capture { port })
+    Ok(Command::Capture { port, pcap })
 }
 
 /// A port to connect to: 1 to 65535 (port 0 is no destination).
@@ -76,17 +93,30 @@ fn main() -> ExitCode {
     exit_quietly_on_broken_pipe();
     // args_os: an argument that is not UTF-8 is an unknown argument, not a panic.
     let args = std::env::args_os().skip(1);
-    let port = match parse_args(args.map(|arg| arg.to_string_lossy().into_owned())) {
-        Ok(Command::Capture { port }) => port,
-        Ok(Command::Help) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
+    let (port, pcap) =
+        match parse_args(args.map(|arg| arg.to_string_lossy().into_owned())) {
+            Ok(Command::Capture { port, pcap }) => (port, pcap),
+            Ok(Command::Help) => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            Err(message) => {
+                eprintln!("error: {message}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        };
+
+    // ANCHOR: pcap_create
+    // The capture file first: a path that cannot be written fails now, before
+    // anything is sent.
+    let pcap = match pcap.map(PcapWriter::create).transpose() {
+        Ok(pcap) => pcap,
+        Err(error) => {
+            eprintln!("error: --pcap: {error}");
+            return ExitCode::FAILURE;
         }
     };
+    // ANCHOR_END: pcap_create
 
     // ANCHOR: namespace
     // First thing, while the process has one thread: a network of our own.
@@ -99,7 +129,7 @@ fn main() -> ExitCode {
     }
     // ANCHOR_END: namespace
 
-    match run(port) {
+    match run(port, pcap) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -108,17 +138,31 @@ fn main() -> ExitCode {
     }
 }
 
+// ANCHOR: run
+/// The capture file `--pcap` names.
+type Pcap = PcapWriter<BufWriter<File>>;
+
 /// Steps 2 to 4 of the story, inside the namespace.
-fn run(port: u16) -> Result<(), Box<dyn Error>> {
+fn run(port: u16, mut pcap: Option<Pcap>) -> Result<(), Box<dyn Error>> {
     let socket = open_raw_socket()?;
+    if pcap.is_some() {
+        // Before the packets come, so that each gets the time it arrived.
+        enable_arrival_times(&socket)?;
+    }
     provoke_kernel_segments(port);
-    let (count, with_ip_header) = read_until_quiet(&socket)?;
+    let (count, with_ip_header) = read_until_quiet(&socket, pcap.as_mut())?;
     println!(
         "\n{count} packets read, {with_ip_header} starting with 0x45: \
          a read returns the IPv4 header (version 4, 5 words) before the TCP header"
     );
+    if let Some(pcap) = pcap {
+        let (written, name) = (pcap.count(), pcap.name().to_owned());
+        pcap.finish()?;
+        println!("pcap: {written} packets written to {name}");
+    }
     Ok(())
 }
+// ANCHOR_END: run
 
 // ANCHOR: open
 /// Opens the raw socket under both names of the IPv4 family and prints what the
@@ -168,9 +212,13 @@ fn provoke_kernel_segments(port: u16) {
 // ANCHOR_END: provoke
 
 // ANCHOR: read
-/// Reads and prints packets until the socket has been quiet for [`QUIET`].
-/// Returns how many were read and how many started with 0x45 (IPv4, 5 words).
-fn read_until_quiet(socket: &RawSocket) -> Result<(usize, usize), Box<dyn Error>> {
+/// Reads and prints packets until the socket has been quiet for [`QUIET`], and
+/// writes each to `pcap` if there is one. Returns how many were read and how
+/// many started with 0x45 (IPv4, 5 words).
+fn read_until_quiet(
+    socket: &RawSocket,
+    mut pcap: Option<&mut Pcap>,
+) -> Result<(usize, usize), Box<dyn Error>> {
     // Both segments are already queued: a read that waits longer than this
     // means there is nothing more to come.
     socket.set_recv_timeout(QUIET)?;
@@ -186,6 +234,10 @@ fn read_until_quiet(socket: &RawSocket) -> Result<(usize, usize), Box<dyn Error>
         };
         count += 1;
         let bytes = &buf[..len];
+        if let Some(pcap) = pcap.as_deref_mut() {
+            // Exactly as read, IPv4 header first, stamped with its arrival.
+            pcap.write(bytes, arrival_time(socket)?)?;
+        }
         if bytes.first() == Some(&0x45) {
             with_ip_header += 1;
         }

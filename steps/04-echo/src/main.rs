@@ -10,8 +10,14 @@
 //! With no arguments, a demo: both sides in one process and one epoll set, in a
 //! private network namespace. `server` and `client` run one side each in the
 //! current namespace, as in the tutorial's two terminals.
+//!
+//! With `--pcap FILE`, every packet the sockets read goes to FILE as well (see
+//! `capture.rs`), for Wireshark or tshark.
+
+mod capture;
 
 use std::net::SocketAddrV4;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -24,13 +30,18 @@ use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, describe};
 use step_04_echo::advice::advice;
 use step_04_echo::args::{self, Mode, SYNOPSIS, USAGE, show_duration};
 use step_04_echo::protocol::text;
-use step_04_echo::{Client, ClientConfig, ClientEvent, Server, ServerOutcome};
+use step_04_echo::{
+    Client, ClientConfig, ClientEvent, Server, ServerOutcome, UsageError,
+};
+
+use crate::capture::{Capture, take_pcap_option};
 
 /// epoll tokens: which fd an event is about.
 const SIGNALS: u64 = 0;
 const TIMER: u64 = 1;
 const SERVER_SOCKET: u64 = 2;
 const CLIENT_SOCKET: u64 = 3;
+const MIRROR_SOCKET: u64 = 4;
 
 /// What server and client modes say first: they use the namespace they are
 /// started in, and a raw socket there reads all of its TCP traffic.
@@ -41,21 +52,46 @@ const CURRENT_NAMESPACE: &str = "namespace: the current one (server and client \
 /// counted too.
 const LINGER: Duration = Duration::from_millis(50);
 
+/// The mode, and the file `--pcap` names if it is given.
+fn parse_command_line() -> Result<(Mode, Option<PathBuf>), UsageError> {
+    // args_os: an argument that is not UTF-8 is an unknown one, not a panic.
+    let args = std::env::args_os().skip(1);
+    let args = args.map(|arg| arg.to_string_lossy().into_owned());
+    let (pcap, rest) = take_pcap_option(args)?;
+    Ok((args::parse(rest)?, pcap))
+}
+
 fn main() -> ExitCode {
     step_01_socket::exit_quietly_on_broken_pipe();
-    let mode = match args::parse(std::env::args().skip(1)) {
-        Ok(mode) => mode,
+    let (mode, pcap) = match parse_command_line() {
+        Ok((Mode::Help, _)) => {
+            println!("{SYNOPSIS}\n\n{USAGE}\n\n{}", capture::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(parsed) => parsed,
         Err(error) => {
             eprintln!("error: {error}\n\n{SYNOPSIS}");
             return ExitCode::from(2);
         }
     };
+    // ANCHOR: pcap_create
+    // The capture file before anything else: a path that cannot be written
+    // fails now, before any packet is sent.
+    let capture = match pcap {
+        None => Capture::off(),
+        Some(path) => match Capture::create(&path) {
+            Ok(capture) => capture,
+            Err(error) => {
+                eprintln!("error: --pcap: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    // ANCHOR_END: pcap_create
     // ANCHOR: modes
     let result = match mode {
-        Mode::Help => {
-            println!("{SYNOPSIS}\n\n{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+        // Printed above, before any file was created.
+        Mode::Help => Ok(ExitCode::SUCCESS),
         Mode::Demo { client, verbose } => {
             // First thing, while the process has one thread: a network of our
             // own, even as root. The demo never touches the host's network.
@@ -70,12 +106,13 @@ fn main() -> ExitCode {
                 Some((SERVER, CLIENT)),
                 Some((CLIENT, SERVER, client)),
                 verbose,
+                capture,
             )
             .and_then(Echo::run)
         }
         Mode::Server { me, peer, verbose } => {
             println!("{CURRENT_NAMESPACE}");
-            Echo::new(Some((me, peer)), None, verbose).and_then(Echo::run)
+            Echo::new(Some((me, peer)), None, verbose, capture).and_then(Echo::run)
         }
         Mode::Client {
             me,
@@ -84,7 +121,8 @@ fn main() -> ExitCode {
             verbose,
         } => {
             println!("{CURRENT_NAMESPACE}");
-            Echo::new(None, Some((me, peer, client)), verbose).and_then(Echo::run)
+            Echo::new(None, Some((me, peer, client)), verbose, capture)
+                .and_then(Echo::run)
         }
     };
     // ANCHOR_END: modes
@@ -114,6 +152,10 @@ struct Echo {
     timer: Option<Timer>,
     server: Option<Side<Server>>,
     client: Option<Side<Client>>,
+    /// With --pcap, for a side alone: reads what it sends (see `open_mirror`).
+    mirror: Option<RawSocket>,
+    /// Where --pcap records every read, or nothing.
+    capture: Capture,
     verbose: bool,
     /// One read's worth: the largest IPv4 packet.
     buf: Vec<u8>,
@@ -150,6 +192,42 @@ fn open_socket(
 }
 // ANCHOR_END: open_socket
 
+// ANCHOR: mirror
+/// For --pcap, a side alone whose peer has another address: its own socket
+/// reads only what comes from the peer, never what it sends. This one, bound to
+/// the peer's address and connected to ours, reads exactly what goes from us to
+/// the peer: our segments as `lo` carried them, IPv4 header and all, and the
+/// kernel's RSTs from our address. Its reads go to the file only.
+fn open_mirror(me: SocketAddrV4, peer: SocketAddrV4) -> Result<RawSocket, SysError> {
+    let socket = RawSocket::open(Family::AfInet)?;
+    bind(&socket, peer)?;
+    connect(&socket, me)?;
+    socket.set_nonblocking()?;
+    println!(
+        "pcap: a mirror socket, bound to {}, connected to {}: reads what this \
+         side sends, for the file",
+        peer.ip(),
+        me.ip()
+    );
+    Ok(socket)
+}
+
+/// The two ends of the one side that needs a mirror socket, if one does: a
+/// side alone (the demo's two sockets read both directions already) whose
+/// peer has another address (one address on both ends: the side's socket
+/// reads its own segments too).
+fn needs_mirror(
+    server: &Option<(SocketAddrV4, SocketAddrV4)>,
+    client: &Option<(SocketAddrV4, SocketAddrV4, ClientConfig)>,
+) -> Option<(SocketAddrV4, SocketAddrV4)> {
+    let (me, peer) = match (server, client) {
+        (Some((me, peer)), None) | (None, Some((me, peer, _))) => (*me, *peer),
+        _ => return None,
+    };
+    (me.ip() != peer.ip()).then_some((me, peer))
+}
+// ANCHOR_END: mirror
+
 impl Echo {
     // ANCHOR: setup
     /// Sets up the signals, one epoll set, and each side that is asked for.
@@ -157,6 +235,7 @@ impl Echo {
         server: Option<(SocketAddrV4, SocketAddrV4)>,
         client: Option<(SocketAddrV4, SocketAddrV4, ClientConfig)>,
         verbose: bool,
+        capture: Capture,
     ) -> Result<Echo, SysError> {
         // Block SIGINT and SIGTERM first, so Ctrl+C becomes a readable fd
         // instead of killing the process before it can print its summary.
@@ -164,10 +243,13 @@ impl Echo {
         let events = EventSet::new()?;
         events.add(&signals, SIGNALS, Flags::EPOLLIN)?;
         let mut watched = vec!["a signalfd (SIGINT, SIGTERM)"];
+        let mirror_ends = needs_mirror(&server, &client);
 
         let server = match server {
             Some((me, peer)) => {
                 let socket = open_socket("server", me, peer)?;
+                // With --pcap: each packet stamped with its arrival time.
+                capture.watch(&socket)?;
                 events.add(&socket, SERVER_SOCKET, Flags::EPOLLIN)?;
                 watched.push("the server's socket");
                 let machine = Server::new(me, peer);
@@ -178,6 +260,7 @@ impl Echo {
         let (client, timer) = match client {
             Some((me, peer, config)) => {
                 let socket = open_socket("client", me, peer)?;
+                capture.watch(&socket)?;
                 events.add(&socket, CLIENT_SOCKET, Flags::EPOLLIN)?;
                 let timer = Timer::new()?;
                 events.add(&timer, TIMER, Flags::EPOLLIN)?;
@@ -188,6 +271,16 @@ impl Echo {
             }
             None => (None, None),
         };
+        let mirror = match mirror_ends {
+            Some((me, peer)) if capture.is_on() => {
+                let socket = open_mirror(me, peer)?;
+                capture.watch(&socket)?;
+                events.add(&socket, MIRROR_SOCKET, Flags::EPOLLIN)?;
+                watched.push("the mirror socket");
+                Some(socket)
+            }
+            _ => None,
+        };
         println!("epoll: one set watching {}", watched.join(", "));
         let echo = Echo {
             events,
@@ -195,6 +288,8 @@ impl Echo {
             timer,
             server,
             client,
+            mirror,
+            capture,
             verbose,
             buf: vec![0; MAX_PACKET],
         };
@@ -252,6 +347,7 @@ impl Echo {
                     TIMER => self.read_timer()?,
                     SERVER_SOCKET => self.serve(event.events())?,
                     CLIENT_SOCKET => self.receive(event.events())?,
+                    MIRROR_SOCKET => self.mirror(event.events())?,
                     _ => {}
                 }
             }
@@ -305,7 +401,9 @@ impl Echo {
             return Ok(());
         };
         check_hangup("server", flags)?;
-        while let Some(bytes) = read_packet("server", &server.socket, &mut self.buf)?
+        let (socket, buf) = (&server.socket, &mut self.buf);
+        while let Some(bytes) =
+            read_packet("server", socket, buf, &mut self.capture)?
         {
             match server.machine.on_packet(bytes) {
                 ServerOutcome::Request {
@@ -336,7 +434,9 @@ impl Echo {
             return Ok(());
         };
         check_hangup("client", flags)?;
-        while let Some(bytes) = read_packet("client", &client.socket, &mut self.buf)?
+        let (socket, buf) = (&client.socket, &mut self.buf);
+        while let Some(bytes) =
+            read_packet("client", socket, buf, &mut self.capture)?
         {
             match client.machine.on_packet(bytes, Instant::now()) {
                 ClientEvent::Reply {
@@ -360,9 +460,24 @@ impl Echo {
     }
     // ANCHOR_END: client_reply
 
+    // ANCHOR: mirror_read
+    /// Reads every queued segment on the mirror socket: for the file only.
+    fn mirror(&mut self, flags: Flags) -> Result<(), SysError> {
+        let Some(socket) = &self.mirror else {
+            return Ok(());
+        };
+        check_hangup("mirror", flags)?;
+        while read_packet("mirror", socket, &mut self.buf, &mut self.capture)?
+            .is_some()
+        {}
+        Ok(())
+    }
+    // ANCHOR_END: mirror_read
+
     // ANCHOR: summary
-    /// Reads what is still on its way, prints each side's summary and chooses the
-    /// exit status: 0 after a signal or when every request was answered.
+    /// Reads what is still on its way, prints each side's summary, closes the
+    /// --pcap file, and chooses the exit status: 0 after a signal or when every
+    /// request was answered, as long as the file (if any) was written.
     fn finish(mut self, ending: Ending) -> Result<ExitCode, SysError> {
         if let Some(timer) = &self.timer {
             timer.disarm()?;
@@ -380,8 +495,21 @@ impl Echo {
             println!("server: {}", machine.summary());
             println!("server: ignored {}", machine.ignored());
         }
+        // With --pcap: what is still held back goes to the file now.
+        let recorded = match self.capture.finish() {
+            Some(Ok(line)) => {
+                println!("{line}");
+                true
+            }
+            Some(Err(error)) => {
+                eprintln!("error: --pcap: {error}");
+                false
+            }
+            None => true,
+        };
         let answered = self.client.as_ref().is_none_or(|c| c.machine.succeeded());
         Ok(match ending {
+            _ if !recorded => ExitCode::FAILURE,
             Ending::Stopped => ExitCode::SUCCESS,
             Ending::Done if answered => ExitCode::SUCCESS,
             Ending::Done => ExitCode::FAILURE,
@@ -402,6 +530,7 @@ impl Echo {
                 match event.data() {
                     SERVER_SOCKET => self.serve(event.events())?,
                     CLIENT_SOCKET => self.receive(event.events())?,
+                    MIRROR_SOCKET => self.mirror(event.events())?,
                     // A signal now changes nothing: consume it.
                     SIGNALS => drop(self.signals.read()?),
                     TIMER => self.read_timer()?,
@@ -431,7 +560,8 @@ fn check_hangup(role: &str, flags: Flags) -> Result<(), SysError> {
 }
 
 // ANCHOR: read_packet
-/// One packet from `socket`, or `None` once nothing is queued.
+/// One packet from `socket`, or `None` once nothing is queued. With --pcap,
+/// `capture` records it first, before anything filters it.
 ///
 /// A pending socket error (what EPOLLERR announces) comes back from `recv` once;
 /// it is reported, and reading resumes when epoll reports the socket again.
@@ -439,9 +569,13 @@ fn read_packet<'b>(
     role: &str,
     socket: &RawSocket,
     buf: &'b mut [u8],
+    capture: &mut Capture,
 ) -> Result<Option<&'b [u8]>, SysError> {
     match socket.recv(buf) {
-        Ok(len) => Ok(Some(&buf[..len])),
+        Ok(len) => {
+            capture.record(socket, &buf[..len])?;
+            Ok(Some(&buf[..len]))
+        }
         // Nothing (more) queued: back to epoll_wait.
         Err(RecvError::Sys(e)) if e.errno == Errno::EAGAIN => Ok(None),
         Err(error) => {

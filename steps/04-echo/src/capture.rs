@@ -1,0 +1,305 @@
+//! `--pcap FILE`: every packet the echo's raw sockets read, written to a file
+//! that Wireshark and tshark open (see `step_01_socket::pcap` for the format).
+//!
+//! Each packet of the exchange is read exactly once by one of the program's
+//! own sockets, so recording every read, before any filtering, records the
+//! exchange once, and nothing but it:
+//! - the demo: the server's socket reads what comes from 127.0.0.2, the
+//!   client's what comes from 127.0.0.1: both directions, the kernel's RSTs
+//!   included;
+//! - a side alone whose peer has another address: its socket reads only what
+//!   comes from the peer, so `main` opens a mirror socket for what goes to it;
+//! - a side alone on one address (`server 127.0.0.1`): its socket reads both
+//!   directions, its own segments included.
+//!
+//! The loop reads its sockets in the order epoll reports them, which is not
+//! the order the packets crossed `lo`: when the server writes a reply, the
+//! reply and the kernel's RST to it are delivered before `send` returns, and the
+//! server reads that RST before the client reads the reply. So every packet
+//! carries the time the kernel stamped on its arrival, is held back for
+//! [`HOLD`], and is written in the order of those stamps.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use step_01_socket::pcap::{
+    PcapError, PcapWriter, arrival_time, enable_arrival_times,
+};
+use step_01_socket::{RawSocket, SysError};
+use step_04_echo::UsageError;
+
+/// What `--help` adds about recording.
+pub const USAGE: &str = "\
+recording, with any mode:
+  --pcap FILE     write every packet the raw sockets read, before any
+                  filtering (this side's own segments as lo carried them,
+                  the peer's, the kernel's RSTs), to FILE as pcap with link
+                  type 101 (LINKTYPE_RAW: IPv4 header first), in the order
+                  they arrived; open it with Wireshark or `tshark -r FILE`.
+                  FILE is created before anything is sent (exit status 1 if
+                  it cannot be). In server and client modes with two
+                  different addresses, one more raw socket (a mirror) reads
+                  what this side sends to its peer, for the file only.
+  for example:
+  cargo run -p step-04-echo -- --pcap /tmp/echo.pcap
+  tshark -r /tmp/echo.pcap -o tcp.check_checksum:TRUE";
+
+// ANCHOR: take_pcap_option
+/// Takes `--pcap FILE` (or `--pcap=FILE`) out of the command line and returns
+/// it with the other arguments, which are the mode's.
+pub fn take_pcap_option(
+    args: impl IntoIterator<Item = String>,
+) -> Result<(Option<PathBuf>, Vec<String>), UsageError> {
+    let mut args = args.into_iter();
+    let (mut pcap, mut rest) = (None, Vec::new());
+    while let Some(arg) = args.next() {
+        let value = match arg.strip_prefix("--pcap") {
+            Some("") => args.next(),
+            Some(inline) if inline.starts_with('=') => Some(inline[1..].to_owned()),
+            _ => {
+                rest.push(arg);
+                continue;
+            }
+        };
+        let value = value
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| UsageError("--pcap needs a file name".to_owned()))?;
+        if pcap.replace(PathBuf::from(value)).is_some() {
+            return Err(UsageError(
+                "--pcap is given twice: give it once".to_owned(),
+            ));
+        }
+    }
+    Ok((pcap, rest))
+}
+// ANCHOR_END: take_pcap_option
+
+/// How long a packet is held back before it is written: any packet that
+/// arrived earlier has been read by then, unless the program stalled.
+pub const HOLD: Duration = Duration::from_secs(1);
+
+// ANCHOR: reorder
+/// Packets read from several sockets, written in the order they arrived.
+#[derive(Debug)]
+pub struct Reorder<W: Write> {
+    file: PcapWriter<W>,
+    /// Read but not yet written, sorted by arrival.
+    held: Vec<(SystemTime, Vec<u8>)>,
+}
+
+impl<W: Write> Reorder<W> {
+    pub fn new(file: PcapWriter<W>) -> Reorder<W> {
+        Reorder {
+            file,
+            held: Vec::new(),
+        }
+    }
+
+    /// Holds `packet`, which arrived at `arrived`, in its place among the
+    /// others; then writes those that arrived before `now - HOLD`.
+    pub fn add(
+        &mut self,
+        packet: &[u8],
+        arrived: SystemTime,
+        now: SystemTime,
+    ) -> Result<(), PcapError> {
+        // After the packets with the same stamp: equal stamps keep read order.
+        let place = self.held.partition_point(|(time, _)| *time <= arrived);
+        self.held.insert(place, (arrived, packet.to_vec()));
+        let settled = now.checked_sub(HOLD).unwrap_or(SystemTime::UNIX_EPOCH);
+        let ready = self.held.partition_point(|(time, _)| *time < settled);
+        self.write_first(ready)
+    }
+
+    /// Writes every packet still held, and gives the writer back (its
+    /// `finish` flushes the file).
+    pub fn finish(mut self) -> Result<PcapWriter<W>, PcapError> {
+        self.write_first(self.held.len())?;
+        Ok(self.file)
+    }
+
+    fn write_first(&mut self, n: usize) -> Result<(), PcapError> {
+        for (arrived, packet) in self.held.drain(..n) {
+            self.file.write(&packet, arrived)?;
+        }
+        Ok(())
+    }
+}
+// ANCHOR_END: reorder
+
+// ANCHOR: capture
+/// The recording `--pcap` asked for, or none: every method then does nothing.
+#[derive(Debug)]
+pub struct Capture {
+    recording: Option<Recording>,
+}
+
+#[derive(Debug)]
+struct Recording {
+    packets: Reorder<BufWriter<File>>,
+    /// The first write that failed: nothing more is recorded after it.
+    failed: Option<PcapError>,
+}
+
+impl Capture {
+    /// No recording.
+    pub fn off() -> Capture {
+        Capture { recording: None }
+    }
+
+    /// Creates the file (errors name it) and writes the pcap header.
+    pub fn create(path: &std::path::Path) -> Result<Capture, PcapError> {
+        let file = PcapWriter::create(path)?;
+        Ok(Capture {
+            recording: Some(Recording {
+                packets: Reorder::new(file),
+                failed: None,
+            }),
+        })
+    }
+
+    /// Whether packets are being recorded.
+    pub fn is_on(&self) -> bool {
+        self.recording.is_some()
+    }
+
+    /// Has the kernel stamp each packet `socket` receives with its arrival
+    /// time. Call it right after opening the socket.
+    pub fn watch(&self, socket: &RawSocket) -> Result<(), SysError> {
+        match self.recording {
+            Some(_) => enable_arrival_times(socket),
+            None => Ok(()),
+        }
+    }
+
+    /// Records `packet`, just read from `socket`, with its arrival time.
+    pub fn record(
+        &mut self,
+        socket: &RawSocket,
+        packet: &[u8],
+    ) -> Result<(), SysError> {
+        let Some(recording) = &mut self.recording else {
+            return Ok(());
+        };
+        if recording.failed.is_some() {
+            return Ok(());
+        }
+        let arrived = arrival_time(socket)?;
+        let added = recording.packets.add(packet, arrived, SystemTime::now());
+        recording.failed = added.err();
+        Ok(())
+    }
+
+    /// Writes what is held and closes the file: the summary line, or what went
+    /// wrong. `None` when nothing was recorded.
+    pub fn finish(self) -> Option<Result<String, PcapError>> {
+        let recording = self.recording?;
+        Some(finish_recording(recording))
+    }
+}
+
+fn finish_recording(recording: Recording) -> Result<String, PcapError> {
+    if let Some(error) = recording.failed {
+        return Err(error);
+    }
+    let file = recording.packets.finish()?;
+    let (count, name) = (file.count(), file.name().to_owned());
+    file.finish()?;
+    Ok(format!("pcap: {count} packets written to {name}"))
+}
+// ANCHOR_END: capture
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pretty_assertions::assert_eq;
+    use step_01_socket::pcap::{HEADER_LEN, RECORD_HEADER_LEN};
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn pcap_is_taken_out_of_any_mode() {
+        let (pcap, rest) = take_pcap_option(args("--pcap /tmp/e.pcap -v")).unwrap();
+        assert_eq!(pcap, Some(PathBuf::from("/tmp/e.pcap")));
+        assert_eq!(rest, args("-v"));
+        let (pcap, rest) =
+            take_pcap_option(args("client 127.0.0.1 --pcap=c.pcap --count 3"))
+                .unwrap();
+        assert_eq!(pcap, Some(PathBuf::from("c.pcap")));
+        assert_eq!(rest, args("client 127.0.0.1 --count 3"));
+        let (pcap, rest) = take_pcap_option(args("server 127.0.0.1")).unwrap();
+        assert_eq!(pcap, None);
+        assert_eq!(rest, args("server 127.0.0.1"));
+    }
+
+    #[test]
+    fn pcap_needs_one_file_name() {
+        let error = |line| take_pcap_option(args(line)).unwrap_err().to_string();
+        assert_eq!(error("server --pcap"), "--pcap needs a file name");
+        assert_eq!(error("--pcap="), "--pcap needs a file name");
+        assert_eq!(
+            error("--pcap a.pcap --pcap b.pcap"),
+            "--pcap is given twice: give it once"
+        );
+        // Not --pcap: left to the mode's parser, which names it.
+        let (pcap, rest) = take_pcap_option(args("--pcapx")).unwrap();
+        assert_eq!((pcap, rest), (None, args("--pcapx")));
+    }
+
+    /// `ms` milliseconds after 2023-11-14 22:13:20 UTC.
+    fn at(ms: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH
+            + Duration::from_secs(1_700_000_000)
+            + Duration::from_millis(ms)
+    }
+
+    /// The first byte of each packet in the file, in file order.
+    fn written(file: PcapWriter<Vec<u8>>) -> Vec<u8> {
+        let bytes = file.finish().unwrap();
+        bytes[HEADER_LEN..]
+            .chunks(RECORD_HEADER_LEN + 1)
+            .map(|record| record[RECORD_HEADER_LEN])
+            .collect()
+    }
+
+    #[test]
+    fn packets_are_written_in_the_order_they_arrived() {
+        let mut packets = Reorder::new(PcapWriter::new(Vec::new()).unwrap());
+        // As the demo reads them: the request (server), the RST to the reply
+        // (server), the RST to the request (client), the reply (client).
+        let now = at(10);
+        packets.add(&[1], at(1), now).unwrap();
+        packets.add(&[4], at(4), now).unwrap();
+        packets.add(&[2], at(2), now).unwrap();
+        packets.add(&[3], at(3), now).unwrap();
+        let file = packets.finish().unwrap();
+        assert_eq!(file.count(), 4);
+        assert_eq!(written(file), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn equal_stamps_keep_the_order_they_were_read_in() {
+        let mut packets = Reorder::new(PcapWriter::new(Vec::new()).unwrap());
+        for n in [7, 8, 9] {
+            packets.add(&[n], at(1), at(1)).unwrap();
+        }
+        assert_eq!(written(packets.finish().unwrap()), [7, 8, 9]);
+    }
+
+    #[test]
+    fn packets_older_than_the_hold_are_written_at_once() {
+        let mut packets = Reorder::new(PcapWriter::new(Vec::new()).unwrap());
+        packets.add(&[1], at(0), at(0)).unwrap();
+        packets.add(&[2], at(500), at(500)).unwrap();
+        assert_eq!(packets.file.count(), 0, "both are still held");
+        // 1.2 s later: the first is settled, the second (held 0.7 s) is not.
+        packets.add(&[3], at(1200), at(1200)).unwrap();
+        assert_eq!(packets.file.count(), 1);
+        assert_eq!(packets.held.len(), 2);
+        assert_eq!(written(packets.finish().unwrap()), [1, 2, 3]);
+    }
+}
