@@ -67,8 +67,14 @@ fn dir_of(path: &Path) -> &Path {
     path.parent().expect("a directory")
 }
 
+/// The two tests run one at a time: a fork by one while the other writes its
+/// fresh copy of the binary would make the script's exec of that copy fail with
+/// ETXTBSY, and the script, not this test, does that exec.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn the_script_runs_the_tutorials_two_terminals_without_root() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let test = "the_script_runs_the_tutorials_two_terminals_without_root";
     for tool in ["unshare", "nsenter", "ip"] {
         if !common::have(tool) {
@@ -143,6 +149,7 @@ fn the_script_runs_the_tutorials_two_terminals_without_root() {
 
 #[test]
 fn the_script_explains_its_mistakes() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let help = run({
         let mut command = Command::new(SCRIPT);
         command.arg("--help");
