@@ -3,8 +3,9 @@
 //! This crate also holds the packet code every later step uses: views over the
 //! IPv4 and TCP headers ([`ipv4`], [`tcp`]), the Internet checksum in its named
 //! steps ([`checksum`]), the entry point from received bytes to checked headers
-//! with an annotated dump and a one-line summary ([`packet`]), and the private
-//! network namespace the demos run in ([`netns`]).
+//! with an annotated dump and a one-line summary ([`packet`]), the private
+//! network namespace the demos run in ([`netns`]), and the drop from root to
+//! the user who ran sudo once the sockets are open ([`privileges`]).
 
 pub mod checksum;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod ipv4;
 pub mod netns;
 pub mod packet;
 pub mod pcap;
+pub mod privileges;
 pub mod socket;
 pub mod tcp;
 pub mod testing;

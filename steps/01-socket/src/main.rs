@@ -26,6 +26,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use step_01_socket::netns::enter_private_namespace;
 use step_01_socket::pcap::{PcapWriter, arrival_time, enable_arrival_times};
+use step_01_socket::privileges::drop_after_sudo;
 use step_01_socket::{
     Family, MAX_PACKET, RawSocket, RecvError, SysError, annotate_packet,
     exit_quietly_on_broken_pipe, parse_received,
@@ -145,6 +146,10 @@ type Pcap = PcapWriter<BufWriter<File>>;
 /// Steps 2 to 4 of the story, inside the namespace.
 fn run(port: u16, mut pcap: Option<Pcap>) -> Result<(), Box<dyn Error>> {
     let socket = open_raw_socket()?;
+    // The socket is open, and using it needs no privilege: give root up.
+    if let Some(dropped) = drop_after_sudo()? {
+        println!("{dropped}");
+    }
     if pcap.is_some() {
         // Before the packets come, so that each gets the time it arrived.
         enable_arrival_times(&socket)?;

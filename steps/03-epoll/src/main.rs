@@ -21,6 +21,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use step_01_socket::netns::enter_private_namespace;
+use step_01_socket::privileges::drop_after_sudo;
 use step_01_socket::{
     Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, TcpPacket, TcpRepr,
     parse_received, summary,
@@ -158,6 +159,10 @@ enum Stop {
 
 fn run(ticks: u32) -> Result<()> {
     let mut demo = Demo::open(ticks)?;
+    // Every fd is open, and the loop needs no privilege: give root up.
+    if let Some(dropped) = drop_after_sudo()? {
+        println!("{dropped}");
+    }
     demo.show_timeout()?;
     let stop = demo.run_loop()?;
     match stop {
