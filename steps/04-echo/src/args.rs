@@ -10,10 +10,10 @@ use crate::protocol::ClientConfig;
 
 /// The first lines of [`USAGE`], printed after a usage error.
 pub const SYNOPSIS: &str = "\
-usage: step-04-echo [--count N] [--interval T] [--timeout T] [-v]
+usage: step-04-echo [--count N] [--interval T] [--timeout T] [--tries N] [-v]
        step-04-echo server [ADDR] [--addr A] [--port P] [--peer A] [--peer-port P] [-v]
        step-04-echo client [ADDR] [--addr A] [--port P] [--peer A] [--peer-port P]
-                           [--count N] [--interval T] [--timeout T] [-v]
+                           [--count N] [--interval T] [--timeout T] [--tries N] [-v]
        step-04-echo --help";
 
 /// The text `--help` prints (after [`SYNOPSIS`]).
@@ -44,8 +44,12 @@ options for server and client:
   --peer-port P   the other side's port    (default: server 50001, client 50000)
 options for the client and the demo:
   --count N       requests to send (demo: 5; client: until Ctrl+C)
-  --interval T    time between requests (demo: 100ms; client: 1s)
-  --timeout T     how long to wait for each reply (1s)
+  --interval T    time between requests (demo: 100ms; client: 1s); 0: each
+                  request as soon as the one before is answered (ping-pong)
+  --timeout T     how long to wait for a reply before sending the request
+                  again (1s); each further wait is twice as long, up to 8x
+  --tries N       how many times a request is sent in all before its reply
+                  is reported lost (4, so 1s+2s+4s+8s = 15s at most; 1-100)
   T is a whole number of milliseconds, or ends in ms or s: 250, 250ms, 2s.
 options for all:
   -v, --verbose   also print every segment ignored, with the reason
@@ -122,8 +126,12 @@ pub const DEMO_COUNT: u64 = 5;
 pub const DEMO_INTERVAL: Duration = Duration::from_millis(100);
 /// The client's time between requests.
 pub const CLIENT_INTERVAL: Duration = Duration::from_secs(1);
-/// How long a reply may take.
+/// How long a reply may take before the request is sent again.
 pub const TIMEOUT: Duration = Duration::from_secs(1);
+/// How many times a request is sent, in all, before it is given up.
+pub const TRIES: u32 = 4;
+/// The most tries `--tries` accepts.
+pub const MAX_TRIES: u32 = 100;
 /// The longest interval or timeout accepted.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
@@ -173,6 +181,26 @@ fn parse_count(value: &str) -> Result<u64, UsageError> {
         })
 }
 
+fn parse_tries(value: &str) -> Result<u32, UsageError> {
+    value
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_TRIES).contains(n))
+        .ok_or_else(|| {
+            usage(format!(
+                "--tries: {value:?} is not a whole number from 1 to {MAX_TRIES}"
+            ))
+        })
+}
+
+/// `--interval`: a duration, or 0 for ping-pong.
+fn parse_interval(value: &str) -> Result<Duration, UsageError> {
+    if ["0", "0ms", "0s"].contains(&value) {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration("--interval", value)
+}
+
 fn parse_duration(option: &str, value: &str) -> Result<Duration, UsageError> {
     let (number, scale) = if let Some(ms) = value.strip_suffix("ms") {
         (ms, 1)
@@ -212,6 +240,7 @@ struct Given {
     count: Option<String>,
     interval: Option<String>,
     timeout: Option<String>,
+    tries: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -275,6 +304,7 @@ fn gather(mut args: impl Iterator<Item = String>) -> Result<Given, UsageError> {
             "--count" => &mut given.count,
             "--interval" => &mut given.interval,
             "--timeout" => &mut given.timeout,
+            "--tries" => &mut given.tries,
             other if other.starts_with('-') => {
                 return Err(usage(format!("unknown option {other:?}")));
             }
@@ -317,12 +347,16 @@ fn client_config(
             None => count,
         },
         interval: match &given.interval {
-            Some(t) => parse_duration("--interval", t)?,
+            Some(t) => parse_interval(t)?,
             None => interval,
         },
         timeout: match &given.timeout {
             Some(t) => parse_duration("--timeout", t)?,
             None => TIMEOUT,
+        },
+        tries: match &given.tries {
+            Some(n) => parse_tries(n)?,
+            None => TRIES,
         },
     })
 }
@@ -366,6 +400,7 @@ fn finish(which: Which, given: Given) -> Result<Mode, UsageError> {
                 ("--count", &given.count),
                 ("--interval", &given.interval),
                 ("--timeout", &given.timeout),
+                ("--tries", &given.tries),
             ]);
             if let Some(option) = client_only {
                 return Err(usage(format!(
@@ -458,6 +493,7 @@ mod tests {
             count: Some(5),
             interval: Duration::from_millis(100),
             timeout: Duration::from_secs(1),
+            tries: 4,
         };
         let expected = Mode::Demo {
             client: demo,
@@ -466,12 +502,13 @@ mod tests {
         assert_eq!(parsed(""), expected);
         assert_eq!(parsed("demo"), expected);
         assert_eq!(
-            parsed("--count 3 --interval=20ms --timeout 2s -v"),
+            parsed("--count 3 --interval=20ms --timeout 2s --tries 2 -v"),
             Mode::Demo {
                 client: ClientConfig {
                     count: Some(3),
                     interval: Duration::from_millis(20),
                     timeout: Duration::from_secs(2),
+                    tries: 2,
                 },
                 verbose: true,
             }
@@ -503,6 +540,7 @@ mod tests {
                     count: None,
                     interval: Duration::from_secs(1),
                     timeout: Duration::from_secs(1),
+                    tries: 4,
                 },
                 verbose: false,
             }
@@ -546,6 +584,43 @@ mod tests {
         };
         assert_eq!(client.count, Some(7));
         assert_eq!(client.interval, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn an_interval_of_zero_is_ping_pong() {
+        for zero in ["0", "0ms", "0s"] {
+            let Mode::Client { client, .. } =
+                parsed(&format!("client --interval {zero}"))
+            else {
+                panic!("not a client");
+            };
+            assert!(client.ping_pong(), "{zero}");
+        }
+        // A timeout of zero would resend at once, for ever: refused.
+        assert_eq!(
+            error("client --interval 0 --timeout 0"),
+            r#"--timeout: "0" is out of range (1ms to 3600s)"#
+        );
+    }
+
+    #[test]
+    fn tries_are_1_to_100() {
+        let Mode::Client { client, .. } = parsed("client --tries 8 --timeout 50ms")
+        else {
+            panic!("not a client");
+        };
+        assert_eq!(client.tries, 8);
+        assert_eq!(client.timeout, Duration::from_millis(50));
+        for bad in ["0", "101", "-1", "many"] {
+            assert_eq!(
+                error(&format!("--tries {bad}")),
+                format!("--tries: {bad:?} is not a whole number from 1 to 100")
+            );
+        }
+        assert_eq!(
+            error("server --tries 3"),
+            "--tries applies to the client and the demo, not the server"
+        );
     }
 
     #[test]

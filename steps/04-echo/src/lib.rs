@@ -26,7 +26,7 @@ pub mod stats;
 
 pub use args::{Mode, UsageError};
 pub use protocol::{
-    Client, ClientConfig, ClientEvent, Ignored, Lost, Outgoing, Server,
-    ServerOutcome,
+    Client, ClientConfig, ClientEvent, Ignored, Lost, Outgoing, Overdue, Resend,
+    Server, ServerOutcome,
 };
 pub use stats::IgnoredCounts;

@@ -2,10 +2,12 @@
 //!
 //! Each side opens `socket(AF_INET, SOCK_RAW, IPPROTO_TCP)`, binds it to its own
 //! address and connects it to the other side's, and waits in one epoll set for
-//! its socket, a timerfd (the client's pacing and reply deadlines) and a
-//! signalfd (SIGINT and SIGTERM). What a read means and what to send back is the
-//! business of the state machines in the library (`Server`, `Client`); this file
-//! only moves bytes between them and the kernel.
+//! its socket, a timerfd (the client's pacing, resends and reply deadlines) and
+//! a signalfd (SIGINT and SIGTERM, blocked as the first thing `main` does).
+//! What a read means and what to send back is the business of the state
+//! machines in the library (`Server`, `Client`); this file only moves bytes
+//! between them and the kernel, and takes a write the kernel refuses for one
+//! packet as that packet lost, not as the end.
 //!
 //! With no arguments, a demo: both sides in one process and one epoll set, in a
 //! private network namespace. `server` and `client` run one side each in the
@@ -24,6 +26,7 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use step_01_socket::netns::enter_private_namespace;
+use step_01_socket::privileges::drop_after_sudo;
 use step_01_socket::{Family, MAX_PACKET, RawSocket, RecvError, SysError};
 use step_02_bind_connect::{CLIENT, SERVER, bind, connect, send};
 use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, describe};
@@ -31,7 +34,8 @@ use step_04_echo::advice::advice;
 use step_04_echo::args::{self, Mode, SYNOPSIS, USAGE, show_duration};
 use step_04_echo::protocol::text;
 use step_04_echo::{
-    Client, ClientConfig, ClientEvent, Server, ServerOutcome, UsageError,
+    Client, ClientConfig, ClientEvent, Outgoing, Overdue, Server, ServerOutcome,
+    UsageError,
 };
 
 use crate::capture::{Capture, take_pcap_option};
@@ -62,6 +66,19 @@ fn parse_command_line() -> Result<(Mode, Option<PathBuf>), UsageError> {
 }
 
 fn main() -> ExitCode {
+    // ANCHOR: block_signals
+    // The very first thing: SIGINT and SIGTERM blocked, and a signalfd for
+    // them. From here on a signal at any moment (while the namespace is
+    // entered, while the sockets are opened, ...) waits in the fd until the
+    // loop reads it, and the program stops with its summary, exit 0.
+    let signals = match Signals::new(&[Signal::SIGINT, Signal::SIGTERM]) {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // ANCHOR_END: block_signals
     step_01_socket::exit_quietly_on_broken_pipe();
     let (mode, pcap) = match parse_command_line() {
         Ok((Mode::Help, _)) => {
@@ -103,6 +120,7 @@ fn main() -> ExitCode {
                 }
             }
             Echo::new(
+                signals,
                 Some((SERVER, CLIENT)),
                 Some((CLIENT, SERVER, client)),
                 verbose,
@@ -112,7 +130,8 @@ fn main() -> ExitCode {
         }
         Mode::Server { me, peer, verbose } => {
             println!("{CURRENT_NAMESPACE}");
-            Echo::new(Some((me, peer)), None, verbose, capture).and_then(Echo::run)
+            Echo::new(signals, Some((me, peer)), None, verbose, capture)
+                .and_then(Echo::run)
         }
         Mode::Client {
             me,
@@ -121,7 +140,7 @@ fn main() -> ExitCode {
             verbose,
         } => {
             println!("{CURRENT_NAMESPACE}");
-            Echo::new(None, Some((me, peer, client)), verbose, capture)
+            Echo::new(signals, None, Some((me, peer, client)), verbose, capture)
                 .and_then(Echo::run)
         }
     };
@@ -142,6 +161,8 @@ fn main() -> ExitCode {
 struct Side<M> {
     socket: RawSocket,
     machine: M,
+    /// Writes the kernel refused (see `write_segment`).
+    refused: u64,
 }
 
 /// Everything the loop waits on, and the sides it drives.
@@ -230,16 +251,17 @@ fn needs_mirror(
 
 impl Echo {
     // ANCHOR: setup
-    /// Sets up the signals, one epoll set, and each side that is asked for.
+    /// Sets up one epoll set with the signalfd `main` opened first, and each
+    /// side that is asked for.
     fn new(
+        signals: Signals,
         server: Option<(SocketAddrV4, SocketAddrV4)>,
         client: Option<(SocketAddrV4, SocketAddrV4, ClientConfig)>,
         verbose: bool,
         capture: Capture,
     ) -> Result<Echo, SysError> {
-        // Block SIGINT and SIGTERM first, so Ctrl+C becomes a readable fd
-        // instead of killing the process before it can print its summary.
-        let signals = Signals::new(&[Signal::SIGINT, Signal::SIGTERM])?;
+        // The signalfd first: a signal that came during setup is already
+        // waiting in it, and the loop's first wait reports it.
         let events = EventSet::new()?;
         events.add(&signals, SIGNALS, Flags::EPOLLIN)?;
         let mut watched = vec!["a signalfd (SIGINT, SIGTERM)"];
@@ -253,7 +275,11 @@ impl Echo {
                 events.add(&socket, SERVER_SOCKET, Flags::EPOLLIN)?;
                 watched.push("the server's socket");
                 let machine = Server::new(me, peer);
-                Some(Side { socket, machine })
+                Some(Side {
+                    socket,
+                    machine,
+                    refused: 0,
+                })
             }
             None => None,
         };
@@ -267,7 +293,12 @@ impl Echo {
                 watched.push("the client's socket");
                 watched.push("a timerfd");
                 let machine = Client::new(me, peer, config, Instant::now());
-                (Some(Side { socket, machine }), Some(timer))
+                let side = Side {
+                    socket,
+                    machine,
+                    refused: 0,
+                };
+                (Some(side), Some(timer))
             }
             None => (None, None),
         };
@@ -281,6 +312,10 @@ impl Echo {
             }
             _ => None,
         };
+        // Every socket is open (and the --pcap file): give root up.
+        if let Some(dropped) = drop_after_sudo()? {
+            println!("{dropped}");
+        }
         println!("epoll: one set watching {}", watched.join(", "));
         let echo = Echo {
             events,
@@ -318,13 +353,25 @@ impl Echo {
                 Some(n) => format!("{n} requests"),
                 None => "requests until Ctrl+C".to_owned(),
             };
+            let pace = if config.ping_pong() {
+                "each once the one before is settled".to_owned()
+            } else {
+                format!("one every {}", show_duration(config.interval))
+            };
+            let mut waits =
+                format!("each reply awaited {}", show_duration(config.timeout));
+            if config.tries > 1 {
+                waits.push_str(&format!(
+                    ", then resent with the wait doubled, {} tries in all \
+                     (lost after {})",
+                    config.tries,
+                    show_duration(config.give_up_after())
+                ));
+            }
             println!(
-                "client: asking {} from {}: {count}, one every {}, \
-                 each reply awaited {}",
+                "client: asking {} from {}: {count}, {pace}, {waits}",
                 machine.peer(),
                 machine.me(),
-                show_duration(config.interval),
-                show_duration(config.timeout)
             );
         }
     }
@@ -361,20 +408,28 @@ impl Echo {
     // ANCHOR_END: event_loop
 
     // ANCHOR: tick
-    /// The client's clock: reports overdue replies, sends the request that is
-    /// due, and sets the timer for whatever comes next. True once it is done.
+    /// The client's clock: resends the requests whose wait is over (or reports
+    /// them lost after their last try), sends the request that is due, and
+    /// sets the timer for whatever comes next. True once it is done.
     fn tick(&mut self) -> Result<bool, SysError> {
         let (Some(client), Some(timer)) = (&mut self.client, &self.timer) else {
             return Ok(false);
         };
         let now = Instant::now();
-        for lost in client.machine.on_timeout(now) {
-            println!("client: {lost}");
+        for overdue in client.machine.on_timeout(now) {
+            match overdue {
+                Overdue::Resend(resend) => {
+                    println!("client: {resend}");
+                    let (socket, refused) = (&client.socket, &mut client.refused);
+                    write_segment("client", socket, refused, &resend.request)?;
+                }
+                Overdue::Lost(lost) => println!("client: {lost}"),
+            }
         }
         if let Some(request) = client.machine.poll_send(now) {
             println!("client: request {}", request.number);
-            send(&client.socket, &request.segment)?;
-            println!("client:   wrote  {}", request.summary);
+            let (socket, refused) = (&client.socket, &mut client.refused);
+            write_segment("client", socket, refused, &request)?;
         }
         match client.machine.next_deadline() {
             Some(deadline) => {
@@ -413,8 +468,18 @@ impl Echo {
                 } => {
                     println!("server: Received : {}", text(&payload));
                     println!("server:   read   {summary}");
-                    send(&server.socket, &reply.segment)?;
-                    println!("server:   wrote  {}", reply.summary);
+                    write_segment("server", socket, &mut server.refused, &reply)?;
+                }
+                // Our reply was lost, or slower than the client's wait: the
+                // client sent the request again. The same reply again, not a
+                // new one.
+                ServerOutcome::Resent { summary, reply } => {
+                    println!(
+                        "server: Received again: request {} resent",
+                        reply.number
+                    );
+                    println!("server:   read   {summary}");
+                    write_segment("server", socket, &mut server.refused, &reply)?;
                 }
                 ServerOutcome::Ignored { reason, summary } => {
                     if self.verbose {
@@ -487,13 +552,21 @@ impl Echo {
             Ending::Stopped => Duration::ZERO,
         };
         self.linger(linger)?;
-        if let Some(Side { machine, .. }) = &self.client {
+        if let Some(Side {
+            machine, refused, ..
+        }) = &self.client
+        {
             println!("client: {}", machine.summary());
             println!("client: ignored {}", machine.ignored());
+            print_refused("client", *refused);
         }
-        if let Some(Side { machine, .. }) = &self.server {
+        if let Some(Side {
+            machine, refused, ..
+        }) = &self.server
+        {
             println!("server: {}", machine.summary());
             println!("server: ignored {}", machine.ignored());
+            print_refused("server", *refused);
         }
         // With --pcap: what is still held back goes to the file now.
         let recorded = match self.capture.finish() {
@@ -559,6 +632,41 @@ fn check_hangup(role: &str, flags: Flags) -> Result<(), SysError> {
     Ok(())
 }
 
+// ANCHOR: write_segment
+/// Writes one segment and says so. A write the kernel refuses for this one
+/// packet is a segment lost before it left, as if the wire had dropped it:
+/// EPERM or EACCES (a firewall rule on output dropped it), ENOBUFS (no buffer
+/// for it just now). It is counted in `refused`, and the client's resend
+/// covers it. Any other failure ends the program.
+fn write_segment(
+    role: &str,
+    socket: &RawSocket,
+    refused: &mut u64,
+    segment: &Outgoing,
+) -> Result<(), SysError> {
+    match send(socket, &segment.segment) {
+        Ok(()) => println!("{role}:   wrote  {}", segment.summary),
+        Err(error)
+            if matches!(
+                error.errno,
+                Errno::EPERM | Errno::EACCES | Errno::ENOBUFS
+            ) =>
+        {
+            *refused += 1;
+            println!("{role}:   NOT SENT {}: {error}", segment.summary);
+            // Why, the first time.
+            if *refused == 1
+                && let Some(hint) = advice(&error)
+            {
+                println!("{role}:   {hint}");
+            }
+        }
+        Err(error) => return Err(error),
+    }
+    Ok(())
+}
+// ANCHOR_END: write_segment
+
 // ANCHOR: read_packet
 /// One packet from `socket`, or `None` once nothing is queued. With --pcap,
 /// `capture` records it first, before anything filters it.
@@ -585,6 +693,13 @@ fn read_packet<'b>(
     }
 }
 // ANCHOR_END: read_packet
+
+/// How many writes the kernel refused, if any did.
+fn print_refused(role: &str, refused: u64) {
+    if refused > 0 {
+        println!("{role}: writes refused {refused} (dropped on the way out)");
+    }
+}
 
 fn print_ignored(role: &str, reason: &str, summary: Option<String>) {
     match summary {

@@ -19,8 +19,13 @@
 //! Each side's sequence number advances by the 12 bytes it sent; each reply
 //! acknowledges the request's last byte + 1, which is how the client knows which
 //! request a reply answers.
+//!
+//! Nothing below the raw socket resends a lost segment, so the client does: a
+//! request whose reply has not come in time is sent again, the same bytes, after
+//! a wait that doubles each time, a bounded number of times. The server answers
+//! a request it has answered before with the same reply again.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
@@ -60,6 +65,13 @@ pub enum Ignored {
     Verdict(Verdict),
     /// From the peer but without data: nothing to answer or to match.
     NoPayload,
+    /// From the peer, with data, but its TCP checksum does not verify: the
+    /// bytes were damaged, or built wrong. Answering or matching them would
+    /// act on bytes nobody sent.
+    BadChecksum,
+    /// A request at a sequence number the server answered already, carrying
+    /// other bytes: not a resend of it, and not a new request either.
+    ReusedSeq,
     /// A reply whose acknowledgment matches no request we sent.
     UnknownAck,
     /// A second reply to a request already answered.
@@ -77,6 +89,8 @@ impl Ignored {
         match self {
             Ignored::Verdict(verdict) => verdict.reason().to_owned(),
             Ignored::NoPayload => "no-payload".to_owned(),
+            Ignored::BadChecksum => "bad-checksum".to_owned(),
+            Ignored::ReusedSeq => "reused-seq".to_owned(),
             Ignored::UnknownAck => "unknown-ack".to_owned(),
             Ignored::Duplicate => "duplicate".to_owned(),
             Ignored::Late => "late".to_owned(),
@@ -135,6 +149,14 @@ pub fn from_peer<'a>(
     if packet.tcp.payload().is_empty() {
         return Err((Ignored::NoPayload, Some(line)));
     }
+    // Our peers always fill in the whole checksum. (The kernel's partial ones
+    // on `lo` are on its own segments only, the RSTs sorted out above.)
+    if !packet
+        .tcp
+        .verify_checksum(packet.ip.src_addr(), packet.ip.dst_addr())
+    {
+        return Err((Ignored::BadChecksum, Some(line)));
+    }
     Ok(packet)
 }
 // ANCHOR_END: from_peer
@@ -151,6 +173,14 @@ pub enum ServerOutcome {
         /// The reply.
         reply: Outgoing,
     },
+    /// A request answered before, sent again by the client (our reply was
+    /// lost, or slower than the client's wait): the same reply, byte for byte.
+    Resent {
+        /// The request's summary line.
+        summary: String,
+        /// The reply written the first time, to write again.
+        reply: Outgoing,
+    },
     /// Not a request.
     Ignored {
         /// Why.
@@ -160,8 +190,22 @@ pub enum ServerOutcome {
     },
 }
 
+/// How many answered requests the server remembers, to answer a resend of any
+/// of them with the same bytes. With the demo's pacing (a request every
+/// 100 ms, each given up after 15 s at most) about 150 newer requests come in
+/// while one is retried; a resend older than 1024 others is answered as new.
+pub const REMEMBERED: usize = 1024;
+
+/// A request the server answered: what it carried, and the reply.
+#[derive(Debug, Clone)]
+struct Answered {
+    payload: Vec<u8>,
+    reply: Outgoing,
+}
+
 // ANCHOR: server
-/// The server: answers every data segment from its peer with `Hello client`.
+/// The server: answers every data segment from its peer with `Hello client`,
+/// and a resent one with the reply it gave the first time.
 #[derive(Debug, Clone)]
 pub struct Server {
     me: SocketAddrV4,
@@ -169,6 +213,11 @@ pub struct Server {
     /// The sequence number of our next reply's first byte.
     next_seq: SeqNumber,
     requests: u64,
+    resent: u64,
+    /// The last [`REMEMBERED`] requests answered, by sequence number.
+    answered: HashMap<SeqNumber, Answered>,
+    /// Their sequence numbers, oldest first: which one to forget next.
+    order: VecDeque<SeqNumber>,
     ignored: IgnoredCounts,
 }
 
@@ -180,40 +229,76 @@ impl Server {
             peer,
             next_seq: SERVER_ISN,
             requests: 0,
+            resent: 0,
+            answered: HashMap::new(),
+            order: VecDeque::new(),
             ignored: IgnoredCounts::default(),
         }
     }
 
     /// Takes the bytes of one read (IPv4 header included). A data segment from
     /// the peer gets a reply that acknowledges its bytes (ack = seq + payload
-    /// length) and carries `Hello client`; anything else is counted by reason.
+    /// length) and carries `Hello client`; the same request again gets the
+    /// same reply again; anything else is counted by reason.
     pub fn on_packet(&mut self, bytes: &[u8]) -> ServerOutcome {
         let request = match from_peer(bytes, self.me, self.peer) {
             Ok(packet) => packet,
-            Err((reason, summary)) => {
-                self.ignored.add(&reason.reason());
-                return ServerOutcome::Ignored { reason, summary };
-            }
+            Err((reason, summary)) => return self.ignore(reason, summary),
         };
         let tcp = request.tcp_repr();
+        // A resend carries the same bytes at the same sequence number. It gets
+        // the same reply: a new one would move our sequence number twice for
+        // one request.
+        if let Some(before) = self.answered.get(&tcp.seq) {
+            if before.payload != tcp.payload {
+                return self.ignore(Ignored::ReusedSeq, Some(request.summary()));
+            }
+            let reply = before.reply.clone();
+            self.resent += 1;
+            return ServerOutcome::Resent {
+                summary: request.summary(),
+                reply,
+            };
+        }
         let ack = tcp.seq + tcp.payload.len();
         let segment = data_segment(self.me, self.peer, self.next_seq, ack, REPLY);
         self.next_seq = self.next_seq + REPLY.len();
         self.requests += 1;
+        let reply = Outgoing {
+            number: self.requests,
+            summary: describe(self.me, self.peer, &segment),
+            segment,
+        };
+        self.remember(tcp.seq, tcp.payload, &reply);
         ServerOutcome::Request {
             summary: request.summary(),
             payload: tcp.payload.to_vec(),
-            reply: Outgoing {
-                number: self.requests,
-                summary: describe(self.me, self.peer, &segment),
-                segment,
-            },
+            reply,
         }
+    }
+
+    /// Keeps the reply to the request at `seq`, forgetting the oldest one
+    /// once [`REMEMBERED`] are kept.
+    fn remember(&mut self, seq: SeqNumber, payload: &[u8], reply: &Outgoing) {
+        if self.order.len() == REMEMBERED
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.answered.remove(&oldest);
+        }
+        self.order.push_back(seq);
+        let payload = payload.to_vec();
+        let reply = reply.clone();
+        self.answered.insert(seq, Answered { payload, reply });
     }
 }
 // ANCHOR_END: server
 
 impl Server {
+    fn ignore(&mut self, reason: Ignored, summary: Option<String>) -> ServerOutcome {
+        self.ignored.add(&reason.reason());
+        ServerOutcome::Ignored { reason, summary }
+    }
+
     /// Our address and port.
     pub fn me(&self) -> SocketAddrV4 {
         self.me
@@ -224,9 +309,14 @@ impl Server {
         self.peer
     }
 
-    /// Requests answered so far (each got one reply).
+    /// Requests answered so far (each got one reply the first time).
     pub fn requests(&self) -> u64 {
         self.requests
+    }
+
+    /// Resent requests answered again with their first reply.
+    pub fn resent(&self) -> u64 {
+        self.resent
     }
 
     /// What was ignored, by reason.
@@ -234,25 +324,64 @@ impl Server {
         &self.ignored
     }
 
-    /// `received 5 requests, sent 5 replies`
+    /// `received 5 requests, sent 5 replies`, and how many of those replies
+    /// went out again to resent requests, if any did.
     pub fn summary(&self) -> String {
-        format!(
-            "received {} requests, sent {} replies",
-            self.requests, self.requests
-        )
+        let replies = self.requests + self.resent;
+        let mut line = format!(
+            "received {} requests, sent {replies} replies",
+            self.requests
+        );
+        if self.resent > 0 {
+            line.push_str(&format!(
+                ", {} of them again for resent requests",
+                self.resent
+            ));
+        }
+        line
     }
 }
 
+/// The most a wait for a reply grows: it doubles with each try, up to this
+/// many times the first one (1, 2, 4, 8, 8, ... timeouts).
+pub const BACKOFF_CAP: u32 = 8;
+
+// ANCHOR: client_config
 /// How the client paces its requests and how long it waits for each reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientConfig {
     /// How many requests to send; `None` sends until stopped.
     pub count: Option<u64>,
-    /// The time between two requests.
+    /// The time between two requests. Zero: ping-pong, each request as soon as
+    /// the one before it is answered (or given up).
     pub interval: Duration,
-    /// How long to wait for each reply before reporting it lost.
+    /// How long to wait for a reply before sending the request again.
     pub timeout: Duration,
+    /// How many times a request is sent in all, the first time included,
+    /// before its reply is reported lost. At least 1.
+    pub tries: u32,
 }
+
+impl ClientConfig {
+    /// How long to wait for a reply after try `n` (counting from 1):
+    /// `timeout`, then twice that, four times, ... up to [`BACKOFF_CAP`] times.
+    pub fn wait_after(&self, n: u32) -> Duration {
+        let factor = 1u32 << n.saturating_sub(1).min(BACKOFF_CAP.ilog2());
+        self.timeout * factor
+    }
+
+    /// How long after its first try a request with no reply is reported lost:
+    /// the sum of the waits after every try. The client never waits longer.
+    pub fn give_up_after(&self) -> Duration {
+        (1..=self.tries.max(1)).map(|n| self.wait_after(n)).sum()
+    }
+
+    /// Ping-pong: no pacing, the next request goes once this one is settled.
+    pub fn ping_pong(&self) -> bool {
+        self.interval.is_zero()
+    }
+}
+// ANCHOR_END: client_config
 
 /// What the client made of one read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,27 +404,75 @@ pub enum ClientEvent {
     },
 }
 
-/// A request that got no reply in time.
+/// A request whose reply did not come in time, and what the client does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overdue {
+    /// Send it again: tries are left.
+    Resend(Resend),
+    /// Give up on it: that was its last try.
+    Lost(Lost),
+}
+
+impl fmt::Display for Overdue {
+    /// The [`Resend`]'s or the [`Lost`]'s line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Overdue::Resend(resend) => resend.fmt(f),
+            Overdue::Lost(lost) => lost.fmt(f),
+        }
+    }
+}
+
+/// A request sent again, unchanged: the same bytes, the same sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resend {
+    /// The request, exactly as it was first written.
+    pub request: Outgoing,
+    /// Which try this is: 2 for the first resend.
+    pub attempt: u32,
+    /// How many tries there are in all.
+    pub tries: u32,
+    /// How long the client waited for a reply to the try before.
+    pub waited: Duration,
+}
+
+impl fmt::Display for Resend {
+    /// `no reply to request 3 within 50ms: sending it again, try 2 of 8`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "no reply to request {} within {}: sending it again, try {} of {}",
+            self.request.number,
+            show_duration(self.waited),
+            self.attempt,
+            self.tries
+        )
+    }
+}
+
+/// A request that got no reply to any of its tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lost {
     /// The request's number.
     pub number: u64,
     /// Its sequence number.
     pub seq: SeqNumber,
-    /// How long the client waited.
-    pub timeout: Duration,
+    /// How many times it was sent.
+    pub tries: u32,
+    /// How long the client waited, from the first try: the sum of its waits.
+    pub waited: Duration,
 }
 
 impl fmt::Display for Lost {
-    /// `no reply to request 3 (seq 25) within 1s`
+    /// `no reply to request 3 (seq 25) within 1s`, or with several tries
+    /// `no reply to request 3 (seq 25) after 4 tries over 15s`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "no reply to request {} (seq {}) within {}",
-            self.number,
-            self.seq,
-            show_duration(self.timeout)
-        )
+        write!(f, "no reply to request {} (seq {}) ", self.number, self.seq)?;
+        let waited = show_duration(self.waited);
+        match self.tries {
+            1 => write!(f, "within {waited}"),
+            n => write!(f, "after {n} tries over {waited}"),
+        }
     }
 }
 
@@ -306,16 +483,22 @@ enum State {
     Lost,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Request {
+    /// The bytes as first written, kept to be written again unchanged.
+    sent: Outgoing,
     seq: SeqNumber,
+    /// How many times it has been written.
+    tries: u32,
+    /// When the wait for a reply to the last try ends.
     deadline: Instant,
     state: State,
 }
 
-/// The client: sends `Hello server` every `interval`, matches each reply to its
-/// request by the acknowledgment number, and gives up on a reply after
-/// `timeout`.
+/// The client: sends `Hello server` every `interval` (or, with an interval of
+/// zero, as soon as the last request is settled), matches each reply to its
+/// request by the acknowledgment number, sends a request again when its reply
+/// is late, and gives up on it after `tries`.
 #[derive(Debug, Clone)]
 pub struct Client {
     me: SocketAddrV4,
@@ -336,6 +519,7 @@ pub struct Client {
     settled: usize,
     answered: u64,
     lost: u64,
+    resent: u64,
     ignored: IgnoredCounts,
 }
 
@@ -360,6 +544,7 @@ impl Client {
             settled: 0,
             answered: 0,
             lost: 0,
+            resent: 0,
             ignored: IgnoredCounts::default(),
         }
     }
@@ -367,35 +552,47 @@ impl Client {
     // ANCHOR: client_send
     /// The next request, if one is due at `now`. Its sequence number advances
     /// ours by the 12 bytes of `Hello server`; its ack is the server's next
-    /// sequence number as far as we know.
+    /// sequence number as far as we know. In ping-pong mode a request is due
+    /// only once no other is waiting for its reply.
     pub fn poll_send(&mut self, now: Instant) -> Option<Outgoing> {
-        if self.all_sent() || now < self.next_send {
+        if !self.may_send() || now < self.next_send {
             return None;
         }
         let segment =
             data_segment(self.me, self.peer, self.next_seq, self.ack, REQUEST);
         let expected_ack = self.next_seq + REQUEST.len();
         self.by_ack.insert(expected_ack, self.requests.len());
+        let sent = Outgoing {
+            number: self.requests.len() as u64 + 1,
+            summary: describe(self.me, self.peer, &segment),
+            segment,
+        };
         self.requests.push(Request {
+            sent: sent.clone(),
             seq: self.next_seq,
-            deadline: now + self.config.timeout,
+            tries: 1,
+            deadline: now + self.config.wait_after(1),
             state: State::Waiting,
         });
         self.next_seq = expected_ack;
         self.next_send = now + self.config.interval;
-        Some(Outgoing {
-            number: self.requests.len() as u64,
-            summary: describe(self.me, self.peer, &segment),
-            segment,
-        })
+        Some(sent)
     }
     // ANCHOR_END: client_send
+
+    /// Whether a new request may go out (when its time comes): not all sent
+    /// yet, and in ping-pong mode, none still waiting for its reply.
+    fn may_send(&self) -> bool {
+        let busy = self.config.ping_pong() && self.any_waiting();
+        !self.all_sent() && !busy
+    }
 
     // ANCHOR: client_match
     /// Takes the bytes of one read. A data segment from the server whose ack is
     /// a waiting request's seq + 12 is that request's reply; anything else is
-    /// counted by reason: a second reply as `duplicate`, one after the request
-    /// was reported lost as `late`, an ack we never caused as `unknown-ack`.
+    /// counted by reason: a second reply as `duplicate` (a resend can earn
+    /// two), one after the request was reported lost as `late`, an ack we never
+    /// caused as `unknown-ack`.
     pub fn on_packet(&mut self, bytes: &[u8], _now: Instant) -> ClientEvent {
         let packet = match from_peer(bytes, self.me, self.peer) {
             Ok(packet) => packet,
@@ -436,34 +633,49 @@ impl Client {
     }
 
     // ANCHOR: client_timeout
-    /// Reports every request whose reply is overdue at `now` as lost, once.
-    /// (Sending it again is a later step's business.)
-    pub fn on_timeout(&mut self, now: Instant) -> Vec<Lost> {
-        let mut lost = Vec::new();
-        self.skip_settled();
-        // Requests were sent in order with the same timeout, so their deadlines
-        // are in order too: stop at the first one not yet due.
-        while let Some(request) = self.requests.get_mut(self.settled) {
-            if now < request.deadline {
-                break;
+    /// Every waiting request whose wait is over at `now`: sent again, the same
+    /// bytes, with a wait twice as long (up to [`BACKOFF_CAP`] times the
+    /// first), or, after its last try, reported lost, once.
+    pub fn on_timeout(&mut self, now: Instant) -> Vec<Overdue> {
+        let config = self.config;
+        let mut overdue = Vec::new();
+        // The waits differ from try to try, so the deadlines are in no
+        // particular order: look at every request still waiting.
+        for request in &mut self.requests[self.settled..] {
+            if request.state != State::Waiting || now < request.deadline {
+                continue;
             }
-            request.state = State::Lost;
-            self.lost += 1;
-            lost.push(Lost {
-                number: self.settled as u64 + 1,
-                seq: request.seq,
-                timeout: self.config.timeout,
-            });
-            self.skip_settled();
+            if request.tries < config.tries {
+                let waited = config.wait_after(request.tries);
+                request.tries += 1;
+                request.deadline = now + config.wait_after(request.tries);
+                self.resent += 1;
+                overdue.push(Overdue::Resend(Resend {
+                    request: request.sent.clone(),
+                    attempt: request.tries,
+                    tries: config.tries,
+                    waited,
+                }));
+            } else {
+                request.state = State::Lost;
+                self.lost += 1;
+                overdue.push(Overdue::Lost(Lost {
+                    number: request.sent.number,
+                    seq: request.seq,
+                    tries: request.tries,
+                    waited: config.give_up_after(),
+                }));
+            }
         }
-        lost
+        self.skip_settled();
+        overdue
     }
 
-    /// When something is next due: a request to send, or a reply's deadline.
-    /// `None` once the client is done.
+    /// When something is next due: a request to send, or the end of a wait
+    /// for a reply. `None` once the client is done.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let send = (!self.all_sent()).then_some(self.next_send);
-        let reply = self.oldest_waiting().map(|request| request.deadline);
+        let send = self.may_send().then_some(self.next_send);
+        let reply = self.waiting().map(|request| request.deadline).min();
         match (send, reply) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -481,10 +693,15 @@ impl Client {
         }
     }
 
-    fn oldest_waiting(&self) -> Option<&Request> {
+    /// The requests still waiting for their reply.
+    fn waiting(&self) -> impl Iterator<Item = &Request> {
         self.requests[self.settled..]
             .iter()
-            .find(|request| request.state == State::Waiting)
+            .filter(|request| request.state == State::Waiting)
+    }
+
+    fn any_waiting(&self) -> bool {
+        self.waiting().next().is_some()
     }
 
     fn all_sent(&self) -> bool {
@@ -495,7 +712,7 @@ impl Client {
 
     /// Every request sent, and each one answered or lost.
     pub fn is_done(&self) -> bool {
-        self.all_sent() && self.oldest_waiting().is_none()
+        self.all_sent() && !self.any_waiting()
     }
 
     /// Done, and every request answered.
@@ -518,7 +735,7 @@ impl Client {
         self.peer
     }
 
-    /// Requests sent so far.
+    /// Requests sent so far (each counted once, however often it was resent).
     pub fn sent(&self) -> u64 {
         self.requests.len() as u64
     }
@@ -533,13 +750,19 @@ impl Client {
         self.lost
     }
 
+    /// Resends so far: every try after a request's first.
+    pub fn resent(&self) -> u64 {
+        self.resent
+    }
+
     /// What was ignored, by reason.
     pub fn ignored(&self) -> &IgnoredCounts {
         &self.ignored
     }
 
-    /// `sent 5 requests, 5 replies received, 0 lost`, and how many were still
-    /// waiting if the client was stopped early.
+    /// `sent 5 requests, 5 replies received, 0 lost`, then how many resends
+    /// it took, and how many were still waiting if the client was stopped
+    /// early, when there are any.
     pub fn summary(&self) -> String {
         let mut line = format!(
             "sent {} requests, {} replies received, {} lost",
@@ -547,6 +770,9 @@ impl Client {
             self.answered,
             self.lost
         );
+        if self.resent > 0 {
+            line.push_str(&format!(", resent {}", self.resent));
+        }
         let waiting = self.sent() - self.answered - self.lost;
         if waiting > 0 {
             line.push_str(&format!(", {waiting} still waiting"));
@@ -565,12 +791,47 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
+    /// One try per request: each reply is awaited once, for a second.
     fn config(count: u64) -> ClientConfig {
         ClientConfig {
             count: Some(count),
             interval: 100 * MS,
             timeout: 1000 * MS,
+            tries: 1,
         }
+    }
+
+    /// Requests go out `interval` apart and are sent up to `tries` times,
+    /// the first wait 100 ms.
+    fn retrying(count: u64, interval: Duration, tries: u32) -> ClientConfig {
+        ClientConfig {
+            count: Some(count),
+            interval,
+            timeout: 100 * MS,
+            tries,
+        }
+    }
+
+    /// The lost requests among `overdue`, or a panic if one was resent.
+    fn lost(overdue: Vec<Overdue>) -> Vec<Lost> {
+        overdue
+            .into_iter()
+            .map(|o| match o {
+                Overdue::Lost(lost) => lost,
+                Overdue::Resend(resend) => panic!("resent: {resend}"),
+            })
+            .collect()
+    }
+
+    /// The resent requests among `overdue`, or a panic if one was lost.
+    fn resent(overdue: Vec<Overdue>) -> Vec<Resend> {
+        overdue
+            .into_iter()
+            .map(|o| match o {
+                Overdue::Resend(resend) => resend,
+                Overdue::Lost(lost) => panic!("lost: {lost}"),
+            })
+            .collect()
     }
 
     /// What a raw socket reads: a 20-byte IPv4 header (fixed id) and `segment`.
@@ -713,6 +974,110 @@ mod tests {
         );
     }
 
+    /// The request as `read` builds it, its checksum then broken.
+    fn damaged(mut bytes: Vec<u8>) -> Vec<u8> {
+        bytes[20 + 16] ^= 0x01; // the TCP checksum's first byte
+        bytes
+    }
+
+    fn reply_of(outcome: ServerOutcome) -> Outgoing {
+        match outcome {
+            ServerOutcome::Request { reply, .. } => reply,
+            other => panic!("not a new request: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn server_answers_a_resent_request_with_the_same_bytes() {
+        let mut server = Server::new(SERVER, CLIENT);
+        let first = read(CLIENT, SERVER, 1, 1, psh_ack(), REQUEST);
+        let reply = reply_of(server.on_packet(&first));
+        // The client heard nothing and sends the very same bytes again.
+        let ServerOutcome::Resent {
+            summary,
+            reply: again,
+        } = server.on_packet(&first)
+        else {
+            panic!("a resend answered as a new request");
+        };
+        assert_eq!(
+            summary,
+            "TCP 127.0.0.2:50001 > 127.0.0.1:50000 [P.] seq 1:13 ack 1 win 65535 len 12"
+        );
+        assert_eq!(again, reply, "same seq, same ack, same bytes");
+        // Our sequence number moved once, for one request.
+        let second = read(CLIENT, SERVER, 13, 13, psh_ack(), REQUEST);
+        let next = reply_of(server.on_packet(&second));
+        let view = TcpPacket::new_checked(&next.segment[..]).unwrap();
+        assert_eq!(view.seq_number(), SeqNumber(13));
+        assert_eq!(next.number, 2);
+        assert_eq!((server.requests(), server.resent()), (2, 1));
+        assert_eq!(
+            server.summary(),
+            "received 2 requests, sent 3 replies, 1 of them again for resent requests"
+        );
+    }
+
+    #[test]
+    fn other_bytes_at_an_answered_seq_are_not_a_resend() {
+        let mut server = Server::new(SERVER, CLIENT);
+        server.on_packet(&read(CLIENT, SERVER, 1, 1, psh_ack(), REQUEST));
+        let other = read(CLIENT, SERVER, 1, 1, psh_ack(), b"Hello again!");
+        match server.on_packet(&other) {
+            ServerOutcome::Ignored { reason, .. } => {
+                assert_eq!(reason.reason(), "reused-seq")
+            }
+            other => panic!("answered: {other:?}"),
+        }
+        assert_eq!((server.requests(), server.resent()), (1, 0));
+    }
+
+    #[test]
+    fn the_server_forgets_the_oldest_answers_first() {
+        let mut server = Server::new(SERVER, CLIENT);
+        let request =
+            |n: u32| read(CLIENT, SERVER, 1 + 12 * n, 1, psh_ack(), REQUEST);
+        for n in 0..=REMEMBERED as u32 {
+            reply_of(server.on_packet(&request(n)));
+        }
+        // The newest 1024 are remembered; request 0 was forgotten, so its
+        // resend looks like a new request.
+        assert!(matches!(
+            server.on_packet(&request(1)),
+            ServerOutcome::Resent { .. }
+        ));
+        reply_of(server.on_packet(&request(0)));
+    }
+
+    #[test]
+    fn a_wrong_checksum_is_neither_answered_nor_matched() {
+        let mut server = Server::new(SERVER, CLIENT);
+        let request = damaged(read(CLIENT, SERVER, 1, 1, psh_ack(), REQUEST));
+        match server.on_packet(&request) {
+            ServerOutcome::Ignored { reason, summary } => {
+                assert_eq!(reason.reason(), "bad-checksum");
+                assert!(summary.unwrap().contains("seq 1:13"));
+            }
+            other => panic!("answered: {other:?}"),
+        }
+        assert_eq!(server.requests(), 0);
+        assert_eq!(server.ignored().get("bad-checksum"), 1);
+
+        let t0 = Instant::now();
+        let mut client = Client::new(CLIENT, SERVER, config(1), t0);
+        client.poll_send(t0);
+        assert_eq!(
+            ignored(client.on_packet(&damaged(reply_to(13)), t0)),
+            "bad-checksum"
+        );
+        assert_eq!(client.answered(), 0);
+        // The intact copy still counts.
+        assert!(matches!(
+            client.on_packet(&reply_to(13), t0),
+            ClientEvent::Reply { number: 1, .. }
+        ));
+    }
+
     #[test]
     fn client_paces_its_requests() {
         let t0 = Instant::now();
@@ -852,26 +1217,27 @@ mod tests {
         client.poll_send(t0);
         client.poll_send(t0 + 100 * MS);
         assert_eq!(client.on_timeout(t0 + 999 * MS), vec![]);
-        let lost = client.on_timeout(t0 + 1000 * MS);
+        let gone = lost(client.on_timeout(t0 + 1000 * MS));
         assert_eq!(
-            lost,
+            gone,
             vec![Lost {
                 number: 1,
                 seq: SeqNumber(1),
-                timeout: 1000 * MS
+                tries: 1,
+                waited: 1000 * MS
             }]
         );
         assert_eq!(
-            lost[0].to_string(),
+            gone[0].to_string(),
             "no reply to request 1 (seq 1) within 1s"
         );
         assert_eq!(client.on_timeout(t0 + 1050 * MS), vec![], "reported once");
         assert_eq!(client.next_deadline(), Some(t0 + 1100 * MS));
         assert_eq!(ignored(client.on_packet(&reply_to(13), t0)), "late");
-        let lost = client.on_timeout(t0 + 5000 * MS);
-        assert_eq!(lost.len(), 1);
+        let gone = lost(client.on_timeout(t0 + 5000 * MS));
+        assert_eq!(gone.len(), 1);
         assert_eq!(
-            lost[0].to_string(),
+            gone[0].to_string(),
             "no reply to request 2 (seq 13) within 1s"
         );
         assert!(client.is_done());
@@ -892,6 +1258,158 @@ mod tests {
         assert_eq!(client.on_timeout(t0 + 1000 * MS).len(), 1);
         assert!(client.is_done());
         assert_eq!(client.next_deadline(), None);
+    }
+
+    #[test]
+    fn each_wait_doubles_up_to_the_cap() {
+        let config = retrying(1, 100 * MS, 6);
+        let waits: Vec<Duration> = (1..=6).map(|n| config.wait_after(n)).collect();
+        assert_eq!(
+            waits,
+            [100 * MS, 200 * MS, 400 * MS, 800 * MS, 800 * MS, 800 * MS]
+        );
+        assert_eq!(config.give_up_after(), 3100 * MS);
+        // One try: one wait, the timeout itself.
+        assert_eq!(retrying(1, 100 * MS, 1).give_up_after(), 100 * MS);
+    }
+
+    #[test]
+    fn an_unanswered_request_is_resent_unchanged_with_backoff() {
+        let t0 = Instant::now();
+        let mut client = Client::new(CLIENT, SERVER, retrying(1, 100 * MS, 4), t0);
+        let first = client.poll_send(t0).unwrap();
+        assert_eq!(client.next_deadline(), Some(t0 + 100 * MS));
+        assert_eq!(client.on_timeout(t0 + 99 * MS), vec![]);
+        // Each try's wait is over: the same bytes again, and a wait twice as
+        // long as the last.
+        let mut at = 0;
+        for (attempt, wait) in [(2, 100), (3, 200), (4, 400)] {
+            at += wait;
+            let again = resent(client.on_timeout(t0 + at * MS));
+            assert_eq!(again.len(), 1, "try {attempt}");
+            assert_eq!(again[0].request, first, "try {attempt}: other bytes");
+            assert_eq!((again[0].attempt, again[0].tries), (attempt, 4));
+            assert_eq!(again[0].waited, wait * MS);
+            assert_eq!(
+                client.next_deadline(),
+                Some(t0 + (at + 2 * wait) * MS),
+                "try {attempt}"
+            );
+            // Nothing more before the new deadline.
+            assert_eq!(client.on_timeout(t0 + (at + 2 * wait - 1) * MS), vec![]);
+        }
+        assert_eq!(client.resent(), 3);
+        assert!(!client.is_done());
+        // The fourth try's 800 ms pass too: now, and only now, it is lost.
+        let gone = lost(client.on_timeout(t0 + 1500 * MS));
+        assert_eq!(
+            gone[0].to_string(),
+            "no reply to request 1 (seq 1) after 4 tries over 1500ms"
+        );
+        assert_eq!(gone[0].waited, retrying(1, 100 * MS, 4).give_up_after());
+        assert!(client.is_done());
+        assert_eq!(client.next_deadline(), None);
+        assert_eq!(
+            client.summary(),
+            "sent 1 requests, 0 replies received, 1 lost, resent 3"
+        );
+    }
+
+    #[test]
+    fn the_resend_line_says_which_try() {
+        let t0 = Instant::now();
+        let mut client = Client::new(CLIENT, SERVER, retrying(1, 100 * MS, 8), t0);
+        client.poll_send(t0);
+        let again = resent(client.on_timeout(t0 + 100 * MS));
+        assert_eq!(
+            again[0].to_string(),
+            "no reply to request 1 within 100ms: sending it again, try 2 of 8"
+        );
+    }
+
+    #[test]
+    fn a_reply_after_a_resend_counts_once_and_a_second_copy_is_a_duplicate() {
+        let t0 = Instant::now();
+        let mut client = Client::new(CLIENT, SERVER, retrying(1, 100 * MS, 4), t0);
+        client.poll_send(t0);
+        assert_eq!(resent(client.on_timeout(t0 + 100 * MS)).len(), 1);
+        // Both the first reply (late, not lost) and the answer to the resend
+        // arrive: the first counts, the second is a duplicate.
+        assert!(matches!(
+            client.on_packet(&reply_to(13), t0 + 150 * MS),
+            ClientEvent::Reply { number: 1, .. }
+        ));
+        assert_eq!(ignored(client.on_packet(&reply_to(13), t0)), "duplicate");
+        assert!(client.succeeded());
+        assert_eq!(
+            (client.answered(), client.lost(), client.resent()),
+            (1, 0, 1)
+        );
+        // Answered: no more resends, and nothing left to wait for.
+        assert_eq!(client.on_timeout(t0 + 10_000 * MS), vec![]);
+        assert_eq!(client.next_deadline(), None);
+    }
+
+    #[test]
+    fn tries_are_bounded_and_a_reply_after_the_last_is_late() {
+        let t0 = Instant::now();
+        let mut client = Client::new(CLIENT, SERVER, retrying(1, 100 * MS, 2), t0);
+        client.poll_send(t0);
+        assert_eq!(resent(client.on_timeout(t0 + 100 * MS)).len(), 1);
+        assert_eq!(lost(client.on_timeout(t0 + 300 * MS)).len(), 1);
+        // Never a third try, however long the clock runs.
+        assert_eq!(client.on_timeout(t0 + 60_000 * MS), vec![]);
+        assert_eq!(client.resent(), 1);
+        assert_eq!(ignored(client.on_packet(&reply_to(13), t0)), "late");
+        assert_eq!(client.answered(), 0);
+    }
+
+    #[test]
+    fn resends_of_several_requests_keep_their_own_clocks() {
+        let t0 = Instant::now();
+        let mut client = Client::new(CLIENT, SERVER, retrying(2, 50 * MS, 3), t0);
+        client.poll_send(t0);
+        client.poll_send(t0 + 50 * MS);
+        // Request 1 is resent at 100 ms (next wait 200 ms, until 300 ms),
+        // request 2 at 150 ms (until 350 ms).
+        let again = resent(client.on_timeout(t0 + 100 * MS));
+        assert_eq!(again[0].request.number, 1);
+        let again = resent(client.on_timeout(t0 + 150 * MS));
+        assert_eq!(again[0].request.number, 2);
+        // Request 2's reply comes; request 1 is resent once more on its own.
+        let reply = read(SERVER, CLIENT, 1, 25, psh_ack(), REPLY);
+        assert!(matches!(
+            client.on_packet(&reply, t0),
+            ClientEvent::Reply { number: 2, .. }
+        ));
+        assert_eq!(client.next_deadline(), Some(t0 + 300 * MS));
+        let again = resent(client.on_timeout(t0 + 300 * MS));
+        assert_eq!((again[0].request.number, again[0].attempt), (1, 3));
+        assert_eq!(client.next_deadline(), Some(t0 + 700 * MS));
+    }
+
+    #[test]
+    fn ping_pong_sends_the_next_request_once_this_one_is_settled() {
+        let t0 = Instant::now();
+        let mut client =
+            Client::new(CLIENT, SERVER, retrying(3, Duration::ZERO, 2), t0);
+        assert!(client.config().ping_pong());
+        assert!(client.poll_send(t0).is_some());
+        // Request 1 waits: nothing else goes out, and the only deadline is
+        // its wait's end.
+        assert_eq!(client.poll_send(t0), None);
+        assert_eq!(client.next_deadline(), Some(t0 + 100 * MS));
+        // Answered: the next one is due at once.
+        client.on_packet(&reply_to(13), t0 + 1 * MS);
+        assert_eq!(client.next_deadline(), Some(t0));
+        let second = client.poll_send(t0 + 1 * MS).expect("due");
+        assert_eq!(second.number, 2);
+        // Given up on after its two tries: the third goes anyway.
+        resent(client.on_timeout(t0 + 101 * MS));
+        assert_eq!(client.poll_send(t0 + 101 * MS), None);
+        lost(client.on_timeout(t0 + 301 * MS));
+        let third = client.poll_send(t0 + 301 * MS).expect("due");
+        assert_eq!(third.number, 3);
     }
 
     #[test]

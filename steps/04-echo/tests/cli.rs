@@ -26,6 +26,7 @@ fn help_documents_every_option() {
         "--count",
         "--interval",
         "--timeout",
+        "--tries",
         "--verbose",
         "127.0.0.0/8",
     ] {
@@ -74,6 +75,10 @@ fn bad_arguments_are_usage_errors() {
             r#"error: unknown option "--frobnicate""#,
         ),
         (&["server", "--peer"], "error: --peer needs a value"),
+        (
+            &["client", "--tries", "0"],
+            r#"error: --tries: "0" is not a whole number from 1 to 100"#,
+        ),
     ];
     for (args, message) in cases {
         let output = run({

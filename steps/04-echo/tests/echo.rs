@@ -322,26 +322,34 @@ fn a_client_without_a_server_gives_up_within_its_bound() {
         "--interval",
         "50ms",
         "--timeout",
-        "300ms",
+        "100ms",
+        "--tries",
+        "3",
     ]));
     assert_eq!(client.code(), 1, "{client:?}");
-    let lost = client.lines_starting("client: no reply");
+    // Each request is sent three times, the waits 100, 200 and 400 ms.
+    let resent = client.lines_starting("client: no reply to request");
     assert_eq!(
-        lost,
+        resent,
         [
-            "client: no reply to request 1 (seq 1) within 300ms",
-            "client: no reply to request 2 (seq 13) within 300ms",
+            "client: no reply to request 1 within 100ms: sending it again, try 2 of 3",
+            "client: no reply to request 2 within 100ms: sending it again, try 2 of 3",
+            "client: no reply to request 1 within 200ms: sending it again, try 3 of 3",
+            "client: no reply to request 2 within 200ms: sending it again, try 3 of 3",
+            "client: no reply to request 1 (seq 1) after 3 tries over 700ms",
+            "client: no reply to request 2 (seq 13) after 3 tries over 700ms",
         ]
     );
     assert!(
-        client
-            .stdout
-            .contains("client: sent 2 requests, 0 replies received, 2 lost")
+        client.stdout.contains(
+            "client: sent 2 requests, 0 replies received, 2 lost, resent 4"
+        )
     );
-    // It waited for the second reply before it gave up on it.
-    assert!(client.elapsed.as_millis() >= 350, "{:?}", client.elapsed);
-    // The kernel's RSTs did not pass for replies.
-    assert_eq!(ignored(&client, "client", "kernel-rst"), 2);
+    // It waited out the second request's last try before it gave up on it.
+    assert!(client.elapsed.as_millis() >= 750, "{:?}", client.elapsed);
+    // The kernel's RSTs, one to each of the six writes, did not pass for
+    // replies.
+    assert_eq!(ignored(&client, "client", "kernel-rst"), 6);
 }
 
 /// `unshare` itself failing means no namespace here.

@@ -83,6 +83,10 @@ fn decision(outcome: ServerOutcome) -> (String, Option<Vec<u8>>) {
         ServerOutcome::Request { reply, .. } => {
             (format!("  -> wrote {}", reply.summary), Some(reply.segment))
         }
+        ServerOutcome::Resent { reply, .. } => (
+            format!("  -> wrote again {}", reply.summary),
+            Some(reply.segment),
+        ),
         ServerOutcome::Ignored { reason, .. } => {
             (format!("  -> ignored {reason}"), None)
         }

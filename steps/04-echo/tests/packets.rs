@@ -26,6 +26,8 @@ fn config(count: u64) -> ClientConfig {
         count: Some(count),
         interval: 100 * MS,
         timeout: 1000 * MS,
+        // One try: a reply not in within the second is lost (no resend).
+        tries: 1,
     }
 }
 
@@ -181,5 +183,126 @@ fn exchange_transcript() {
     let _ = writeln!(log, "server: {}", server.summary());
     let _ = writeln!(log, "server: ignored {}", server.ignored());
     assert!(client.is_done());
+    insta::assert_snapshot!(log);
+}
+
+/// Both machines when segments go missing, with a fake clock: a lost reply, a
+/// lost request, a slow reply, and a request none of whose tries is answered.
+/// Each resend carries the same bytes; the server answers a resend it has
+/// answered before with the same reply; no reply counts twice.
+#[test]
+fn resend_transcript() {
+    let t0 = Instant::now();
+    // Ping-pong, three tries each, the waits 100, 200 and 400 ms.
+    let config = ClientConfig {
+        count: Some(4),
+        interval: Duration::ZERO,
+        timeout: 100 * MS,
+        tries: 3,
+    };
+    let mut client = Client::new(CLIENT, SERVER, config, t0);
+    let mut server = Server::new(SERVER, CLIENT);
+    let mut log = String::new();
+    let to_server = |segment: &[u8]| as_read(*CLIENT.ip(), *SERVER.ip(), segment);
+    let to_client = |segment: &[u8]| as_read(*SERVER.ip(), *CLIENT.ip(), segment);
+
+    // What the server does with a request that arrives: the reply it writes.
+    let mut serve = |log: &mut String, at: u32, request: &Outgoing| {
+        let reply = match server.on_packet(&to_server(&request.segment)) {
+            ServerOutcome::Request { reply, .. } => {
+                let _ = writeln!(log, "{at:>5}ms server wrote   {}", reply.summary);
+                reply
+            }
+            ServerOutcome::Resent { reply, .. } => {
+                let line = format!("(again, request {} resent)", reply.number);
+                let _ = writeln!(
+                    log,
+                    "{at:>5}ms server wrote   {}  {line}",
+                    reply.summary
+                );
+                reply
+            }
+            other => panic!("not answered: {other:?}"),
+        };
+        reply.segment
+    };
+    let read = |log: &mut String, at: u32, client: &mut Client, reply: &[u8]| {
+        let line = match client.on_packet(&to_client(reply), t0 + at * MS) {
+            ClientEvent::Reply { number, .. } => {
+                format!("reply to request {number}")
+            }
+            ClientEvent::Ignored { reason, .. } => format!("ignored: {reason}"),
+        };
+        let _ = writeln!(log, "{at:>5}ms client read    {line}");
+    };
+    let tick = |log: &mut String, at: u32, client: &mut Client| -> Vec<Outgoing> {
+        let mut written = Vec::new();
+        for overdue in client.on_timeout(t0 + at * MS) {
+            let _ = writeln!(log, "{at:>5}ms client         {overdue}");
+            if let step_04_echo::Overdue::Resend(resend) = overdue {
+                written.push(resend.request);
+            }
+        }
+        if let Some(request) = client.poll_send(t0 + at * MS) {
+            let _ = writeln!(log, "{at:>5}ms client wrote   {}", request.summary);
+            written.push(request);
+        }
+        written
+    };
+
+    // Request 1: its reply is lost; the resend gets the same reply again.
+    let first = tick(&mut log, 0, &mut client).remove(0);
+    serve(&mut log, 0, &first);
+    let _ = writeln!(log, "        (the reply is lost)");
+    let again = tick(&mut log, 100, &mut client).remove(0);
+    assert_eq!(again, first, "a resend is the same bytes");
+    let reply = serve(&mut log, 100, &again);
+    read(&mut log, 100, &mut client, &reply);
+
+    // Request 2: the request itself is lost; the server sees only the resend.
+    let second = tick(&mut log, 100, &mut client).remove(0);
+    let _ = writeln!(log, "        (the request is lost)");
+    let again = tick(&mut log, 200, &mut client).remove(0);
+    assert_eq!(again, second);
+    let reply = serve(&mut log, 200, &again);
+    read(&mut log, 200, &mut client, &reply);
+
+    // Request 3: the reply is only slow; the resend earns a second one.
+    let third = tick(&mut log, 200, &mut client).remove(0);
+    let slow = serve(&mut log, 200, &third);
+    let _ = writeln!(log, "        (the reply is slow)");
+    let again = tick(&mut log, 300, &mut client).remove(0);
+    let reply = serve(&mut log, 300, &again);
+    assert_eq!(reply, slow, "the same reply, byte for byte");
+    read(&mut log, 310, &mut client, &slow);
+    read(&mut log, 320, &mut client, &reply);
+
+    // Request 4: no try is answered (the server is gone); a reply to it
+    // that turns up afterwards is late.
+    let fourth = tick(&mut log, 320, &mut client).remove(0);
+    let _ = writeln!(log, "        (the server is gone)");
+    for at in [420, 620, 1020] {
+        tick(&mut log, at, &mut client);
+    }
+    let ghost = step_02_bind_connect::data_segment(
+        SERVER,
+        CLIENT,
+        SeqNumber(37),
+        TcpPacket::new_checked(&fourth.segment[..])
+            .unwrap()
+            .seq_number()
+            + 12,
+        step_02_bind_connect::REPLY,
+    );
+    read(&mut log, 1100, &mut client, &ghost);
+
+    assert!(client.is_done());
+    assert_eq!(
+        (client.answered(), client.lost(), client.resent()),
+        (3, 1, 5)
+    );
+    let _ = writeln!(log, "client: {}", client.summary());
+    let _ = writeln!(log, "client: ignored {}", client.ignored());
+    let _ = writeln!(log, "server: {}", server.summary());
     insta::assert_snapshot!(log);
 }

@@ -5,20 +5,34 @@
 //!   of one test share it, and no other test sees their packets.
 //! - [`Running`] is a started program whose output lines can be awaited, with a
 //!   bound on every wait so a broken program fails the test instead of hanging.
+//! - [`Netns::thread`] runs a thread of the test itself inside the namespace
+//!   (`setns`, root only), for sockets the test opens there: an injector of
+//!   hand-made IPv4 packets ([`Injector`]), kernel TCP traffic, idle raw
+//!   sockets. [`Netns::nft`] loads firewall rules into the namespace.
 //!
 //! Where namespaces cannot be had, the helpers say `skipped: <test>: <why>`
 //! (with `step_01_socket::testing::skip`) and the test returns.
 
 #![allow(dead_code)] // each test file uses a different part
 
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+use std::net::Ipv4Addr;
+use std::os::fd::OwnedFd;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::sched::{CloneFlags, setns};
 use nix::sys::signal::{Signal, kill};
+use nix::sys::socket::{
+    AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrIn, sendto,
+    socket,
+};
 use nix::unistd::Pid;
+use step_01_socket::checksum::ipv4_header_checksum;
 use step_01_socket::testing::{self, skip};
 
 /// The binary under test.
@@ -105,6 +119,88 @@ impl Netns {
         let mut command = self.nsenter();
         command.args(["bash", "-c", script]);
         command
+    }
+
+    /// The pid of the process holding the namespace open:
+    /// `/proc/PID/ns/net` names its network namespace.
+    pub fn pid(&self) -> u32 {
+        self.holder.id()
+    }
+
+    /// Starts `body` on a new thread of this test process that has first
+    /// joined the namespace's network with `setns(CLONE_NEWNET)`: the sockets
+    /// it opens live there, next to the programs `command` starts, wherever
+    /// they are used afterwards. Joining takes CAP_SYS_ADMIN over the
+    /// namespace, which root has (see [`Netns::root_only`]); without it the
+    /// thread ends with EPERM.
+    pub fn thread<T: Send + 'static>(
+        &self,
+        body: impl FnOnce() -> T + Send + 'static,
+    ) -> JoinHandle<Result<T, Errno>> {
+        let path = format!("/proc/{}/ns/net", self.pid());
+        std::thread::spawn(move || {
+            let namespace = File::open(&path).map_err(|e| {
+                Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+            })?;
+            // Only this thread moves; the test harness stays where it is.
+            setns(namespace, CloneFlags::CLONE_NEWNET)?;
+            Ok(body())
+        })
+    }
+
+    /// Runs `body` on such a thread and returns what it returns; a panic in
+    /// it (a failed assertion) fails the test.
+    ///
+    /// # Panics
+    /// If `body` panics, or the thread cannot join the namespace.
+    pub fn inside<T: Send + 'static>(
+        &self,
+        body: impl FnOnce() -> T + Send + 'static,
+    ) -> T {
+        match self.thread(body).join() {
+            Ok(Ok(value)) => value,
+            Ok(Err(errno)) => panic!("setns(CLONE_NEWNET): {errno}"),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Whether this process may join the namespace from a thread (root); if
+    /// not, says that `test` is skipped and why.
+    pub fn root_only(test: &str) -> bool {
+        if testing::is_root() {
+            return true;
+        }
+        skip(
+            test,
+            "needs root: a test thread joins the namespace with setns(CLONE_NEWNET), \
+             which takes CAP_SYS_ADMIN over it",
+        );
+        false
+    }
+
+    /// Loads nftables `rules` (`nft -f` syntax) into the namespace. `None`
+    /// after saying why `test` is skipped, if `nft` is missing or refuses.
+    pub fn nft(&self, test: &str, rules: &str) -> Option<()> {
+        if !have("nft") {
+            skip(
+                test,
+                "`nft` is not installed (Debian: apt-get install nftables; \
+                 .ci/run installs it)",
+            );
+            return None;
+        }
+        let loaded = run(self.shell(&format!("nft -f - <<'RULES'\n{rules}\nRULES")));
+        if loaded.status.success() {
+            return Some(());
+        }
+        let why = loaded
+            .stderr
+            .lines()
+            .next()
+            .unwrap_or("no output")
+            .to_owned();
+        skip(test, &format!("nft refused the rules: {why}"));
+        None
     }
 
     fn nsenter(&self) -> Command {
@@ -299,4 +395,91 @@ pub fn run(command: Command) -> Finished {
     let mut finished = Running::spawn(command).finish();
     finished.elapsed = start.elapsed();
     finished
+}
+
+/// Writes whole IPv4 packets, header included, as the test builds them:
+/// `socket(AF_INET, SOCK_RAW, IPPROTO_RAW)`, on which IP_HDRINCL is implied.
+/// The kernel still fills in the total length and the header checksum (and an
+/// identification of 0), and delivers the packet to every raw TCP socket of
+/// the namespace before its own TCP looks at it. Open it inside the namespace
+/// (with [`Netns::thread`]).
+pub struct Injector {
+    fd: OwnedFd,
+}
+
+impl Injector {
+    /// The socket, in the calling thread's network namespace.
+    pub fn open() -> Result<Injector, Errno> {
+        let fd = socket(
+            AddressFamily::Inet,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC,
+            SockProtocol::Raw,
+        )?;
+        Ok(Injector { fd })
+    }
+
+    /// Sends `packet` (IPv4 header first) towards its destination address.
+    pub fn send(&self, packet: &[u8]) -> Result<(), Errno> {
+        use std::os::fd::AsRawFd;
+        let dst = Ipv4Addr::new(packet[16], packet[17], packet[18], packet[19]);
+        let to = SockaddrIn::from(std::net::SocketAddrV4::new(dst, 0));
+        let sent = sendto(self.fd.as_raw_fd(), packet, &to, MsgFlags::empty())?;
+        assert_eq!(sent, packet.len(), "a raw send is all or nothing");
+        Ok(())
+    }
+}
+
+/// An IPv4 packet carrying `segment` from `src` to `dst` whose header has
+/// `options` (a multiple of 4 bytes) after its 20 fixed bytes: IHL 5 + words,
+/// total length and header checksum correct, identification `ident`, DF, TTL
+/// 64.
+pub fn ipv4_with_options(
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    ident: u16,
+    options: &[u8],
+    segment: &[u8],
+) -> Vec<u8> {
+    assert!(options.len() % 4 == 0 && options.len() <= 40, "{options:?}");
+    let header_len = 20 + options.len();
+    let total = u16::try_from(header_len + segment.len()).expect("fits");
+    let mut packet = Vec::with_capacity(usize::from(total));
+    packet.push(0x40 | (header_len / 4) as u8); // version 4, IHL
+    packet.push(0); // DSCP, ECN
+    packet.extend_from_slice(&total.to_be_bytes());
+    packet.extend_from_slice(&ident.to_be_bytes());
+    packet.extend_from_slice(&0x4000u16.to_be_bytes()); // DF, offset 0
+    packet.extend_from_slice(&[64, 6, 0, 0]); // TTL, TCP, checksum 0 for now
+    packet.extend_from_slice(&src.octets());
+    packet.extend_from_slice(&dst.octets());
+    packet.extend_from_slice(options);
+    let checksum = ipv4_header_checksum(&packet[..header_len]);
+    packet[10..12].copy_from_slice(&checksum.to_be_bytes());
+    packet.extend_from_slice(segment);
+    packet
+}
+
+/// The count after `reason ` in a side's last `ignored` line, e.g.
+/// `foreign 3`; 0 if the reason is not listed.
+pub fn ignored(output: &Finished, role: &str, reason: &str) -> u64 {
+    let prefix = format!("{role}: ignored ");
+    // With -v, each ignored segment has a line of its own; the summary's
+    // comes last.
+    let line = output
+        .lines_starting(&prefix)
+        .pop()
+        .unwrap_or_else(|| panic!("no `{prefix}` line in:\n{}", output.stdout));
+    line[prefix.len()..]
+        .split(", ")
+        .find_map(|item| item.strip_prefix(&format!("{reason} ")))
+        .map(|n| n.parse().expect("a count"))
+        .unwrap_or(0)
+}
+
+/// The number after `word` in `line`: `count("sent 7 requests", "sent")` is 7.
+pub fn count_after(line: &str, word: &str) -> Option<u64> {
+    let mut words = line.split([' ', ',']).filter(|w| !w.is_empty());
+    words.find(|w| *w == word)?;
+    words.next()?.parse().ok()
 }
