@@ -1,0 +1,183 @@
+//! Handing a program to the kernel: `setsockopt(SO_ATTACH_FILTER)`, and the
+//! options around it.
+//!
+//! Once a filter is attached, the kernel runs it on every packet for the
+//! socket *before* queueing it. A packet the program rejects is freed right
+//! there: it is never queued, so it never makes the socket readable, never
+//! wakes an `epoll_wait`, and costs no `read()`.
+//!
+//! These calls work on any socket (background: socket(7), "SO_ATTACH_FILTER"):
+//! a raw socket, or a Unix datagram socket in a test that needs no
+//! privileges. They take anything that has a file descriptor.
+
+use std::os::fd::{AsFd, AsRawFd};
+
+use nix::errno::Errno;
+use nix::sys::socket::{self, MsgFlags};
+use step_01_socket::SysError;
+
+use crate::insn::Insn;
+
+/// `setsockopt(SOL_SOCKET, option, &value, sizeof(int))`.
+fn set_int(
+    socket: &impl AsFd,
+    option: libc::c_int,
+    call: &str,
+    value: libc::c_int,
+) -> Result<(), SysError> {
+    // SAFETY: the fd is borrowed, so open for the call; the pointer and length
+    // describe one c_int that lives until the call returns, as these integer
+    // options expect.
+    let ret = unsafe {
+        libc::setsockopt(
+            socket.as_fd().as_raw_fd(),
+            libc::SOL_SOCKET,
+            option,
+            (&value as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    Errno::result(ret)
+        .map(drop)
+        .map_err(|e| SysError::new(call, e))
+}
+
+// ANCHOR: attach
+/// `setsockopt(SOL_SOCKET, SO_ATTACH_FILTER, &sock_fprog)`: from now on the
+/// kernel runs `program` on every packet for `socket` and queues only those it
+/// accepts. Replaces any filter attached before (unless it is locked).
+///
+/// The kernel checks the program first, as [`crate::check`] does, and
+/// refuses a bad one with EINVAL. Packets queued *before* this call were not
+/// filtered: see [`drain_queued`].
+pub fn attach(socket: &impl AsFd, program: &[Insn]) -> Result<(), SysError> {
+    let call = format!(
+        "setsockopt(SO_ATTACH_FILTER, {} instructions)",
+        program.len()
+    );
+    let Ok(len) = u16::try_from(program.len()) else {
+        return Err(SysError::new(call, Errno::EINVAL));
+    };
+    let mut filter: Vec<libc::sock_filter> =
+        program.iter().map(|&insn| insn.into()).collect();
+    let fprog = libc::sock_fprog {
+        len,
+        filter: filter.as_mut_ptr(),
+    };
+    // SAFETY: the fd is borrowed, so open for the call; `fprog` points at `len`
+    // sock_filter structs in `filter`, which outlives the call; the kernel
+    // copies the program and keeps no pointer into our memory.
+    let ret = unsafe {
+        libc::setsockopt(
+            socket.as_fd().as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    Errno::result(ret)
+        .map(drop)
+        .map_err(|e| SysError::new(call, e))
+}
+// ANCHOR_END: attach
+
+// ANCHOR: lock
+/// `setsockopt(SO_LOCK_FILTER, 1)`: the attached filter can no longer be
+/// replaced or removed (both fail with EPERM) for as long as the socket
+/// lives. Nothing can unlock it.
+pub fn lock_filter(socket: &impl AsFd) -> Result<(), SysError> {
+    set_int(
+        socket,
+        libc::SO_LOCK_FILTER,
+        "setsockopt(SO_LOCK_FILTER, 1)",
+        1,
+    )
+}
+// ANCHOR_END: lock
+
+/// `setsockopt(SO_DETACH_FILTER)`: removes the filter; the socket reads
+/// everything again. ENOENT if none is attached, EPERM if it is locked.
+pub fn detach(socket: &impl AsFd) -> Result<(), SysError> {
+    set_int(
+        socket,
+        libc::SO_DETACH_FILTER,
+        "setsockopt(SO_DETACH_FILTER)",
+        0,
+    )
+}
+
+/// `getsockopt(SO_GET_FILTER)`: the classic program the kernel holds for
+/// `socket`, as it was attached; empty when none is.
+///
+/// Unlike most options, the length here counts instructions, not bytes: a
+/// first call with length 0 asks how many there are.
+pub fn attached(socket: &impl AsFd) -> Result<Vec<Insn>, SysError> {
+    let fd = socket.as_fd().as_raw_fd();
+    let call = "getsockopt(SO_GET_FILTER)";
+    let mut count: libc::socklen_t = 0;
+    // SAFETY: the fd is open; with a length of 0 the kernel writes only the
+    // count into `count` and nothing through the null buffer.
+    let ret = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_GET_FILTER,
+            std::ptr::null_mut(),
+            &mut count,
+        )
+    };
+    Errno::result(ret).map_err(|e| SysError::new(call, e))?;
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let empty = libc::sock_filter {
+        code: 0,
+        jt: 0,
+        jf: 0,
+        k: 0,
+    };
+    let mut filter = vec![empty; count as usize];
+    // SAFETY: the fd is open; `filter` has room for `count` instructions, the
+    // unit SO_GET_FILTER counts in, and the kernel writes at most that many
+    // (EINVAL if the program grew in between).
+    let ret = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_GET_FILTER,
+            filter.as_mut_ptr().cast(),
+            &mut count,
+        )
+    };
+    Errno::result(ret).map_err(|e| SysError::new(call, e))?;
+    filter.truncate(count as usize);
+    Ok(filter.into_iter().map(Insn::from).collect())
+}
+
+// ANCHOR: drain
+/// Reads and discards whatever is queued on `socket` now, without waiting;
+/// returns how many packets that was.
+///
+/// The classic race of socket filters: a socket receives from the moment
+/// `socket()` returns, and a filter attached later applies only to packets
+/// that arrive after it. Whatever was queued in between is still there,
+/// unfiltered. Drain once right after [`attach`], and every packet read
+/// afterwards has passed the program.
+pub fn drain_queued(socket: &impl AsFd) -> Result<usize, SysError> {
+    // MSG_TRUNC: a whole packet is dequeued however small the buffer.
+    let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC;
+    let mut buf = [0u8; 64];
+    let mut count = 0;
+    loop {
+        match socket::recv(socket.as_fd().as_raw_fd(), &mut buf, flags) {
+            Ok(_) => count += 1,
+            Err(Errno::EAGAIN) => return Ok(count),
+            Err(Errno::EINTR) => {}
+            Err(e) => {
+                return Err(SysError::new("recv(MSG_DONTWAIT), draining", e));
+            }
+        }
+    }
+}
+// ANCHOR_END: drain
