@@ -86,7 +86,9 @@ fn request_as_the_server_reads_it() {
 }
 
 /// The kernel's answer to the request: it owns 127.0.0.1 but no socket on port
-/// 50000. On `lo` its checksum field holds only the pseudo-header's sum.
+/// 50000. The kernel's RSTs carry a full checksum; this one is given only the
+/// pseudo-header's sum, as the kernel's SYN on `lo` carries, to show that the
+/// client sorts a RST out by its flags and addresses before any checksum.
 #[test]
 fn kernel_rst_as_the_client_reads_it() {
     let rst = TcpRepr {
