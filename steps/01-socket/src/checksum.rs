@@ -1,7 +1,8 @@
 //! The Internet checksum (RFC 1071) in the small steps TCP uses it.
 //!
 //! 1. [`sum`]: add the bytes as big-endian 16-bit words into a wide accumulator
-//!    (an odd last byte is padded with a zero byte). No complement yet.
+//!    (an odd last byte is padded with a zero byte). No complement yet. Long
+//!    data goes through [`sum_wide`], the same sum eight bytes at a time.
 //! 2. [`fold`]: add the carries back in until the sum fits in 16 bits.
 //! 3. [`pseudo_header`]: TCP's checksum also covers source and destination
 //!    address, a zero byte, the protocol number (6) and the TCP length.
@@ -24,7 +25,14 @@ pub const PROTO_TCP: u8 = 6;
 ///
 /// The accumulator is 64 bits wide, so carries are simply kept and folded once at
 /// the end: a 64 KiB segment adds at most 32 Ki words of 16 bits, far below 2^64.
+///
+/// From [`WIDE_FROM`] bytes on, [`sum_wide`] does the same job several times
+/// faster. Its result is a smaller number with the same [`fold`], which is all
+/// that any use of the sum looks at.
 pub fn sum(data: &[u8]) -> u64 {
+    if data.len() >= WIDE_FROM {
+        return sum_wide(data);
+    }
     let mut words = data.chunks_exact(2);
     let mut acc: u64 = 0;
     for word in &mut words {
@@ -37,6 +45,48 @@ pub fn sum(data: &[u8]) -> u64 {
     acc
 }
 // ANCHOR_END: sum
+
+/// The length from which [`sum`] takes the wide path: below it, the plain
+/// loop is as fast, and its unfolded result is the textbook one.
+pub const WIDE_FROM: usize = 64;
+
+// ANCHOR: sum_wide
+/// The same sum as [`sum`], up to folding, eight bytes at a time: what makes
+/// a 64 KiB segment's checksum cost microseconds rather than tens of them.
+///
+/// Two facts of one's-complement arithmetic (RFC 1071, section 2) allow it:
+/// - (C) parallel summation: a 32-bit word is two 16-bit words, and carries
+///   out of 16 bits come back in through [`fold`]. So the sum may take 32 bits
+///   at a time, as long as nothing overflows the accumulator: here each half
+///   of a 64-bit word goes into one of two 64-bit accumulators, which would
+///   take 32 GiB of data to overflow.
+/// - (B) byte order independence: summing the words in the machine's own byte
+///   order gives the big-endian sum with its two bytes swapped, once folded.
+///   So the words are read as the CPU stores them, with no swap per word, and
+///   the folded result's bytes are swapped back once at the end. On a
+///   big-endian machine that last step changes nothing.
+///
+/// Written as a plain loop, with two independent accumulators, it is
+/// vectorised by the compiler (opt-level 3, any x86-64 CPU).
+pub fn sum_wide(data: &[u8]) -> u64 {
+    let mut words = data.chunks_exact(8);
+    let (mut low, mut high) = (0u64, 0u64);
+    for word in &mut words {
+        let word = u64::from_ne_bytes([
+            word[0], word[1], word[2], word[3], word[4], word[5], word[6], word[7],
+        ]);
+        low += word & 0xffff_ffff;
+        high += word >> 32;
+    }
+    // The 16-bit sum in the machine's byte order, folded; as bytes in memory
+    // they are the big-endian sum's two bytes.
+    let native = fold(low + high);
+    let big_endian = u16::from_be_bytes(native.to_ne_bytes());
+    // The last 0 to 7 bytes start at an even offset: the plain loop sums them.
+    let rest = words.remainder();
+    u64::from(big_endian) + sum(rest)
+}
+// ANCHOR_END: sum_wide
 
 // ANCHOR: fold
 /// Step 2: add the carries back in (end-around carry) until 16 bits remain.
@@ -160,6 +210,67 @@ mod tests {
         assert!(verify_tcp(src, dst, &segment));
         segment[20] ^= 1;
         assert!(!verify_tcp(src, dst, &segment));
+    }
+
+    /// The definition, word by word, for the wide path to be compared with.
+    fn by_the_book(data: &[u8]) -> u64 {
+        data.chunks(2)
+            .map(|pair| match pair {
+                [hi, lo] => u64::from(u16::from_be_bytes([*hi, *lo])),
+                [hi] => u64::from(u16::from_be_bytes([*hi, 0])),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// A small xorshift generator: varied bytes, the same on every run.
+    fn bytes(seed: &mut u64, len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                (*seed >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_wide_sum_folds_like_the_definition_at_every_length() {
+        let mut seed = 0x5eed_c0de_u64;
+        // Every length around the switch and across the 8-byte steps, odd and
+        // even, and a few long ones, up to a 64 KiB segment.
+        let lengths = (0..300).chain([1499, 1500, 9001, 65_535, 65_536]);
+        for len in lengths {
+            for _ in 0..20 {
+                let data = bytes(&mut seed, len);
+                assert_eq!(
+                    fold(sum(&data)),
+                    fold(by_the_book(&data)),
+                    "{len} bytes: {data:02x?}"
+                );
+                assert_eq!(fold(sum_wide(&data)), fold(by_the_book(&data)));
+            }
+        }
+    }
+
+    #[test]
+    fn the_wide_sum_handles_the_extremes() {
+        // All ones: every word is 0xffff, the largest carries there are.
+        let ones = vec![0xff; 65_536];
+        assert_eq!(fold(sum_wide(&ones)), 0xffff);
+        assert_eq!(fold(sum(&ones)), fold(by_the_book(&ones)));
+        // All zeroes sum to 0, not to 0xffff (its other spelling).
+        assert_eq!(sum(&[0; 1500]), 0);
+        // Below the switch, the unfolded sum is the textbook one.
+        let short: Vec<u8> = (0..WIDE_FROM as u8 - 1).collect();
+        assert_eq!(sum(&short), by_the_book(&short));
+        // A byte order mix-up would swap the bytes of the result.
+        let mut data = vec![0; 64];
+        data[0] = 0x12;
+        assert_eq!(fold(sum(&data)), 0x1200);
+        data[63] = 0x34;
+        assert_eq!(fold(sum(&data)), 0x1234);
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //!
 //! With `--pcap FILE`, every packet the sockets read goes to FILE as well (see
 //! `capture.rs`), for Wireshark or tshark.
+//!
+//! `bench` measures the raw echo against the kernel's TCP, in a private
+//! network namespace, with the library's harness (`bench.rs`).
 
 mod capture;
 
@@ -32,6 +35,7 @@ use step_02_bind_connect::{CLIENT, SERVER, bind, connect, send};
 use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, describe};
 use step_04_echo::advice::advice;
 use step_04_echo::args::{self, Mode, SYNOPSIS, USAGE, show_duration};
+use step_04_echo::bench::{self, BenchOptions, Ratio};
 use step_04_echo::protocol::text;
 use step_04_echo::{
     Client, ClientConfig, ClientEvent, Outgoing, Overdue, Server, ServerOutcome,
@@ -62,7 +66,13 @@ fn parse_command_line() -> Result<(Mode, Option<PathBuf>), UsageError> {
     let args = std::env::args_os().skip(1);
     let args = args.map(|arg| arg.to_string_lossy().into_owned());
     let (pcap, rest) = take_pcap_option(args)?;
-    Ok((args::parse(rest)?, pcap))
+    let mode = args::parse(rest)?;
+    if matches!(mode, Mode::Bench(_)) && pcap.is_some() {
+        return Err(UsageError(
+            "--pcap does not apply to bench: it prints figures, not packets".into(),
+        ));
+    }
+    Ok((mode, pcap))
 }
 
 fn main() -> ExitCode {
@@ -128,6 +138,7 @@ fn main() -> ExitCode {
             )
             .and_then(Echo::run)
         }
+        Mode::Bench(options) => return bench(signals, &options),
         Mode::Server { me, peer, verbose } => {
             println!("{CURRENT_NAMESPACE}");
             Echo::new(signals, Some((me, peer)), None, verbose, capture)
@@ -156,6 +167,47 @@ fn main() -> ExitCode {
         }
     }
 }
+
+// ANCHOR: bench
+/// `bench`: the raw echo against the kernel's TCP, in a private network
+/// namespace, each at 12 and 1400 bytes (see `bench.rs` in the library).
+fn bench(signals: Signals, options: &BenchOptions) -> ExitCode {
+    // Nothing to summarise at the end: Ctrl+C may simply stop it.
+    drop(signals);
+    if let Err(error) = bench::let_signals_through() {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
+    // First thing after that, with one thread: a network of our own.
+    match enter_private_namespace() {
+        // With --json, stdout carries the JSON alone.
+        Ok(namespace) if options.json => eprintln!("{namespace}"),
+        Ok(namespace) => println!("{namespace}"),
+        Err(error) => {
+            eprint!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let variants = [bench::RAW, bench::MACHINES, bench::KERNEL_TCP];
+    let ratios = [
+        Ratio {
+            of: "raw",
+            to: "kernel-tcp",
+        },
+        Ratio {
+            of: "raw-machines",
+            to: "raw",
+        },
+    ];
+    match bench::run(options, &variants, &ratios) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+// ANCHOR_END: bench
 
 /// One side: its raw socket and its state machine.
 struct Side<M> {

@@ -19,10 +19,13 @@
 //! - [`interpret`]: [`run`], the same decisions computed in user space, so
 //!   tests need no privileges;
 //! - [`socket`]: [`attach`], [`lock_filter`], [`drain_queued`] and friends;
-//! - [`tally`]: what the demo counts; [`args`]: its command line.
+//! - [`tally`]: what the demo counts; [`args`]: its command line;
+//! - [`bench`](mod@bench): the filtered echo measured next to step 4's and
+//!   the kernel's TCP, with step 4's harness.
 
 pub mod annotate;
 pub mod args;
+pub mod bench;
 /// Exercises: starters to edit, checked by `tests/exercises.rs`.
 pub mod exercises;
 pub mod filter;

@@ -10,6 +10,9 @@
 //! To show what the filter kept away, each side also opens a witness: a
 //! second raw socket, bound and connected alike, without a filter. It is not
 //! in the epoll set; the demo reads it only to count what it got.
+//!
+//! `bench` measures what the filter is worth in time: step 4's harness, run
+//! with and without the filter, next to the kernel's TCP.
 
 use std::net::SocketAddrV4;
 use std::process::ExitCode;
@@ -24,11 +27,13 @@ use step_02_bind_connect::{CLIENT, SERVER, bind, connect, send};
 use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, describe};
 use step_04_echo::advice::advice;
 use step_04_echo::args::show_duration;
+use step_04_echo::bench::{BenchOptions, let_signals_through, run as run_bench};
 use step_04_echo::protocol::text;
 use step_04_echo::{
     Client, ClientConfig, ClientEvent, Overdue, Server, ServerOutcome, UsageError,
 };
 use step_05_bpf_filter::args::{self, Command, SYNOPSIS, USAGE};
+use step_05_bpf_filter::bench::{RATIOS, VARIANTS};
 use step_05_bpf_filter::{
     Tally, Wakes, annotate, attach, drain_queued, echo_filter, lock_filter,
 };
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
             println!("{SYNOPSIS}\n\n{USAGE}");
             return ExitCode::SUCCESS;
         }
+        Command::Bench(options) => return bench(signals, &options),
         Command::Demo { client, verbose } => {
             // First thing, while the process has one thread: a network of our
             // own, even as root. The demo never touches the host's network.
@@ -99,6 +105,36 @@ fn main() -> ExitCode {
         }
     }
 }
+
+// ANCHOR: bench
+/// `bench`: step 4's raw echo, the same with the filter, and the kernel's
+/// TCP, in a private network namespace (see `bench.rs` in step 4's library).
+fn bench(signals: Signals, options: &BenchOptions) -> ExitCode {
+    // Nothing to summarise at the end: Ctrl+C may simply stop it.
+    drop(signals);
+    if let Err(error) = let_signals_through() {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
+    // First thing after that, with one thread: a network of our own.
+    match enter_private_namespace() {
+        // With --json, stdout carries the JSON alone.
+        Ok(namespace) if options.json => eprintln!("{namespace}"),
+        Ok(namespace) => println!("{namespace}"),
+        Err(error) => {
+            eprint!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match run_bench(options, &VARIANTS, &RATIOS) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+// ANCHOR_END: bench
 
 // ANCHOR: open_filtered
 /// A raw TCP socket that reads only what `peer` sends to `me`: by address, as
