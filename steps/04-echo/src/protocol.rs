@@ -150,7 +150,7 @@ pub fn from_peer<'a>(
         return Err((Ignored::NoPayload, Some(line)));
     }
     // Our peers always fill in the whole checksum. (The kernel's partial ones
-    // on `lo` are on its own segments only, the RSTs sorted out above.)
+    // on `lo`, as on its SYNs, are on its own segments, sorted out above.)
     if !packet
         .tcp
         .verify_checksum(packet.ip.src_addr(), packet.ip.dst_addr())
