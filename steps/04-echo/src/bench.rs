@@ -27,20 +27,23 @@
 //! measures the filtered echo next to this one, in the same run.
 //!
 //! This module and its two helpers, [`crate::bench_raw`] and
-//! [`crate::bench_kernel`], are the library's only code with I/O: the rest of
-//! the library stays free of it.
+//! [`crate::bench_kernel`], are, with the echo itself ([`crate::echo_loop`],
+//! [`crate::capture`]), the library's only code with I/O: the rest of the
+//! library stays free of it.
 
 use std::fmt::{self, Write as _};
 use std::net::SocketAddrV4;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
+use step_01_socket::netns::enter_private_namespace;
 use step_01_socket::{RawSocket, SysError};
 use step_02_bind_connect::REQUEST;
-use step_03_epoll::{Event, EventSet, Flags, Timer};
+use step_03_epoll::{Event, EventSet, Flags, Signals, Timer};
 
 use crate::{bench_kernel, bench_raw};
 
@@ -358,6 +361,40 @@ pub fn let_signals_through() -> Result<(), SysError> {
     set.add(Signal::SIGTERM);
     set.thread_unblock()
         .map_err(|e| SysError::new("pthread_sigmask(SIG_UNBLOCK)", e))
+}
+
+/// The `bench` command of a step's binary: `variants` measured (see [`run`])
+/// in a private network namespace, and the exit status. `signals` is the
+/// signalfd `main` opened first; a benchmark needs none.
+pub fn command(
+    signals: Signals,
+    options: &BenchOptions,
+    variants: &[Variant<'_>],
+    ratios: &[Ratio],
+) -> ExitCode {
+    // Nothing to summarise at the end: Ctrl+C may simply stop it.
+    drop(signals);
+    if let Err(error) = let_signals_through() {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
+    // First thing after that, with one thread: a network of our own.
+    match enter_private_namespace() {
+        // With --json, stdout carries the JSON alone.
+        Ok(namespace) if options.json => eprintln!("{namespace}"),
+        Ok(namespace) => println!("{namespace}"),
+        Err(error) => {
+            eprint!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    }
+    match run(options, variants, ratios) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 // ANCHOR: run

@@ -24,11 +24,11 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use crate::UsageError;
 use step_01_socket::pcap::{
     PcapError, PcapWriter, arrival_time, enable_arrival_times,
 };
 use step_01_socket::{RawSocket, SysError};
-use step_04_echo::UsageError;
 
 /// What `--help` adds about recording.
 pub const USAGE: &str = "\

@@ -14,10 +14,11 @@
 //! - [`advice`] adds the likely cause and the fix to a failed system call.
 //! - [`exercises`] holds the chapter's exercises; the binary does not use them.
 //!
-//! The binary (`src/main.rs`) is the thin part: raw sockets, one epoll set, a
-//! timerfd and a signalfd, driving these machines.
-//!
-//! One exception to "free of I/O": [`bench`] (with [`bench_raw`] and
+//! The exceptions to "free of I/O": [`echo_loop`] is the echo itself, raw
+//! sockets, one epoll set, a timerfd and a signalfd driving these machines,
+//! with [`capture`] recording its reads for `--pcap`; the binary
+//! (`src/main.rs`) chooses what to run, and step 5 runs the same loop with its
+//! filter. And [`bench`] (with [`bench_raw`] and
 //! [`bench_kernel`]) measures what a round trip of the raw echo costs next to
 //! the kernel's own TCP, for `step-04-echo bench` and for step 5, which
 //! measures its filtered echo with the same harness.
@@ -27,6 +28,8 @@ pub mod args;
 pub mod bench;
 pub mod bench_kernel;
 pub mod bench_raw;
+pub mod capture;
+pub mod echo_loop;
 /// Exercises: starters to edit, checked by `tests/exercises.rs`.
 pub mod exercises;
 pub mod protocol;
