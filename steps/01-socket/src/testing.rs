@@ -30,7 +30,7 @@ use nix::sched::{CloneFlags, unshare};
 use crate::checksum::PROTO_TCP;
 use crate::ipv4::{Ipv4Packet, Ipv4Repr};
 use crate::netns::bring_lo_up;
-use crate::{TcpPacket, TcpRepr, annotate_segment, summary};
+use crate::{SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_segment, summary};
 
 /// The uid and gid of `nobody`: an unprivileged user on any Linux.
 pub const NOBODY: u32 = 65534;
@@ -234,6 +234,36 @@ pub fn with_ipv4_header(
     ip.emit(&mut Ipv4Packet::new_unchecked(&mut packet[..]));
     packet[ip.header_len()..].copy_from_slice(segment);
     packet
+}
+
+/// What a raw socket reads when a segment with these fields goes from `src` to
+/// `dst`: the segment with a correct checksum behind [`with_ipv4_header`]'s
+/// header (identification 1). A RST advertises window 0, as the kernel's do;
+/// anything else our window, 65535.
+pub fn segment_as_read(
+    src: SocketAddrV4,
+    dst: SocketAddrV4,
+    seq: u32,
+    ack: u32,
+    flags: TcpFlags,
+    payload: &[u8],
+) -> Vec<u8> {
+    let window = if flags.contains(TcpFlags::RST) {
+        0
+    } else {
+        65535
+    };
+    let tcp = TcpRepr {
+        src_port: src.port(),
+        dst_port: dst.port(),
+        seq: SeqNumber(seq),
+        ack: SeqNumber(ack),
+        flags,
+        window,
+        payload,
+    };
+    let segment = tcp.to_bytes(*src.ip(), *dst.ip());
+    with_ipv4_header(*src.ip(), *dst.ip(), 1, &segment)
 }
 
 /// The summary line, then every field of `segment` sent from `src` to `dst`.

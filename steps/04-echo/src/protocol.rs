@@ -785,8 +785,7 @@ impl Client {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-    use std::net::Ipv4Addr;
-    use step_01_socket::{Ipv4Packet, Ipv4Repr, TcpFlags};
+    use step_01_socket::TcpFlags;
     use step_02_bind_connect::{CLIENT, SERVER};
 
     const MS: Duration = Duration::from_millis(1);
@@ -834,42 +833,8 @@ mod tests {
             .collect()
     }
 
-    /// What a raw socket reads: a 20-byte IPv4 header (fixed id) and `segment`.
-    fn ip_packet(src: Ipv4Addr, dst: Ipv4Addr, segment: &[u8]) -> Vec<u8> {
-        let repr = Ipv4Repr {
-            src_addr: src,
-            dst_addr: dst,
-            protocol: 6,
-            ident: 0x1234,
-            ttl: 64,
-            payload_len: segment.len(),
-        };
-        let mut bytes = vec![0u8; repr.header_len() + segment.len()];
-        repr.emit(&mut Ipv4Packet::new_unchecked(&mut bytes[..]));
-        bytes[repr.header_len()..].copy_from_slice(segment);
-        bytes
-    }
-
     /// A segment from `src` to `dst`, as read from a raw socket.
-    fn read(
-        src: SocketAddrV4,
-        dst: SocketAddrV4,
-        seq: u32,
-        ack: u32,
-        flags: TcpFlags,
-        payload: &[u8],
-    ) -> Vec<u8> {
-        let repr = TcpRepr {
-            src_port: src.port(),
-            dst_port: dst.port(),
-            seq: SeqNumber(seq),
-            ack: SeqNumber(ack),
-            flags,
-            window: 65535,
-            payload,
-        };
-        ip_packet(*src.ip(), *dst.ip(), &repr.to_bytes(*src.ip(), *dst.ip()))
-    }
+    use step_01_socket::testing::segment_as_read as read;
 
     fn psh_ack() -> TcpFlags {
         TcpFlags::PSH | TcpFlags::ACK

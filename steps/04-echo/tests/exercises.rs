@@ -14,9 +14,8 @@ use std::fmt::Write as _;
 use std::net::SocketAddrV4;
 
 use step_01_socket::checksum::verify_tcp;
-use step_01_socket::testing::with_ipv4_header;
 use step_01_socket::{
-    SeqNumber, TcpFlags, TcpRepr, annotate_packet, annotate_segment, parse_received,
+    SeqNumber, TcpFlags, annotate_packet, annotate_segment, parse_received,
 };
 use step_02_bind_connect::{CLIENT, REQUEST, SERVER};
 use step_04_echo::ServerOutcome;
@@ -25,9 +24,7 @@ use step_04_echo::exercises::match_by_ack::Requests;
 use step_04_echo::exercises::reversed_reply::ReversingServer;
 use step_04_echo::exercises::second_client::TwoClients;
 
-/// What a raw socket reads when a segment with these fields goes from `src`
-/// to `dst`: a 20-byte IPv4 header (identification 1, TTL 64, as in
-/// `tests/packets.rs`), then the segment with a correct checksum.
+/// What a raw socket reads: see `testing::segment_as_read`.
 fn read(
     src: SocketAddrV4,
     dst: SocketAddrV4,
@@ -36,21 +33,7 @@ fn read(
     flags: TcpFlags,
     payload: &[u8],
 ) -> Vec<u8> {
-    let tcp = TcpRepr {
-        src_port: src.port(),
-        dst_port: dst.port(),
-        seq: SeqNumber(seq),
-        ack: SeqNumber(ack),
-        flags,
-        window: if flags.contains(TcpFlags::RST) {
-            0
-        } else {
-            65535
-        },
-        payload,
-    };
-    let segment = tcp.to_bytes(*src.ip(), *dst.ip());
-    with_ipv4_header(*src.ip(), *dst.ip(), 1, &segment)
+    step_01_socket::testing::segment_as_read(src, dst, seq, ack, flags, payload)
 }
 
 /// A data segment, PSH|ACK, as the workbook's programs send them.

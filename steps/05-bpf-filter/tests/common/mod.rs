@@ -13,8 +13,7 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use step_01_socket::ipv4::{FLAG_MF, Ipv4Packet};
-use step_01_socket::testing::with_ipv4_header;
-use step_01_socket::{SeqNumber, TcpFlags, TcpRepr, parse_received};
+use step_01_socket::{TcpFlags, parse_received};
 use step_02_bind_connect::{CLIENT, REPLY, REQUEST, SERVER};
 use step_05_bpf_filter::{Insn, explain};
 
@@ -27,33 +26,8 @@ pub struct Sample {
 }
 
 /// What a raw socket reads when a segment with these fields goes from `src`
-/// to `dst`: the kernel's 20-byte IPv4 header (identification 1), then the
-/// segment with a correct checksum. A RST advertises window 0, as the
-/// kernel's do.
-pub fn read(
-    src: SocketAddrV4,
-    dst: SocketAddrV4,
-    seq: u32,
-    ack: u32,
-    flags: TcpFlags,
-    payload: &[u8],
-) -> Vec<u8> {
-    let tcp = TcpRepr {
-        src_port: src.port(),
-        dst_port: dst.port(),
-        seq: SeqNumber(seq),
-        ack: SeqNumber(ack),
-        flags,
-        window: if flags.contains(TcpFlags::RST) {
-            0
-        } else {
-            65535
-        },
-        payload,
-    };
-    let segment = tcp.to_bytes(*src.ip(), *dst.ip());
-    with_ipv4_header(*src.ip(), *dst.ip(), 1, &segment)
-}
+/// to `dst` (identification 1, a RST with window 0, as the kernel's).
+pub use step_01_socket::testing::segment_as_read as read;
 
 /// A data segment, PSH|ACK, as the echo sends them.
 pub fn data(
