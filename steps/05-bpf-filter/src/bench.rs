@@ -13,20 +13,21 @@ use std::net::SocketAddrV4;
 use step_01_socket::{RawSocket, SysError};
 use step_04_echo::bench::{Echo, KERNEL_TCP, RAW, Ratio, Variant};
 
-use crate::{attach, drain_queued, echo_filter, lock_filter};
+use crate::{Insn, REJECT, attach, drain_queued, echo_filter, lock_filter};
 
 // ANCHOR: filter_socket
 /// The preparation of each raw socket in the filtered echo, as in the demo:
-/// the filter for `me` talking to `peer`, attached and locked, then whatever
-/// was queued before it drained.
+/// a program that rejects everything, while whatever was queued before it is
+/// drained; then the filter for `me` talking to `peer`, attached and locked.
 pub fn filter_socket(
     socket: &RawSocket,
     me: SocketAddrV4,
     peer: SocketAddrV4,
 ) -> Result<(), SysError> {
+    attach(socket, &[Insn::ret(REJECT)])?;
+    drain_queued(socket)?;
     attach(socket, &echo_filter(me, peer))?;
     lock_filter(socket)?;
-    drain_queued(socket)?;
     Ok(())
 }
 

@@ -12,7 +12,8 @@
 //! - [`insn`]: classic BPF instructions as data, [`Insn`] (the kernel's
 //!   `struct sock_filter`), with a constructor per opcode used;
 //! - [`program`]: an [`Assembler`] that resolves labelled jumps into offsets,
-//!   and [`check`], the kernel's own checks before it accepts a program;
+//!   and [`check`], the kernel's checks on a program and stricter: it also
+//!   refuses opcodes this crate does not run;
 //! - [`filter`]: [`echo_filter`], the program for one side of the echo;
 //! - [`annotate`](mod@annotate): the program listed like `tcpdump -d`, each
 //!   line with what it means, and [`explain`] for one packet's run;

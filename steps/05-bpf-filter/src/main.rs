@@ -31,7 +31,8 @@ use step_04_echo::echo_loop::{Echo, Hooks, Role, read_packet};
 use step_05_bpf_filter::args::{self, Command, SYNOPSIS, USAGE};
 use step_05_bpf_filter::bench::{RATIOS, VARIANTS};
 use step_05_bpf_filter::{
-    Tally, Wakes, annotate, attach, drain_queued, echo_filter, lock_filter,
+    Insn, REJECT, Tally, Wakes, annotate, attach, drain_queued, echo_filter,
+    lock_filter,
 };
 
 fn parse_command_line() -> Result<Command, UsageError> {
@@ -111,14 +112,18 @@ fn filter(
     me: SocketAddrV4,
     peer: SocketAddrV4,
 ) -> Result<(), SysError> {
-    // From here on the kernel runs the program on every segment for this
-    // socket before it queues it: what it rejects never wakes us up.
+    // What arrived between socket() and now was queued unfiltered. First a
+    // program that rejects everything, so that nothing more is queued; then
+    // the queue is drained: exactly what came before any filter.
+    attach(socket, &[Insn::ret(REJECT)])?;
+    let stale = drain_queued(socket)?;
+    // From here on the kernel runs the real program on every segment for this
+    // socket before it queues it: what it rejects never wakes us up. Nothing
+    // that passes it can have been drained.
     let program = echo_filter(me, peer);
     attach(socket, &program)?;
     // Nothing, not even a bug of ours, can swap or remove it now.
     lock_filter(socket)?;
-    // What arrived between socket() and attach() was queued unfiltered.
-    let stale = drain_queued(socket)?;
     println!(
         "{role}: filter attached and locked, {} instructions; \
          {stale} segments queued before it, drained",

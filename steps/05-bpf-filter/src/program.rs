@@ -1,5 +1,5 @@
 //! Building a program without counting jump offsets by hand, and checking it
-//! the way the kernel does before it accepts it.
+//! before the kernel does (a little more strictly).
 //!
 //! A conditional jump stores how many instructions to *skip*: `jf 14` at
 //! instruction 4 lands on instruction 4 + 1 + 14 = 19. Counted by hand, every
@@ -7,7 +7,8 @@
 //! [`Assembler`] takes named [`Label`]s instead and computes the offsets when
 //! the program is finished; [`check`] then proves that every jump lands
 //! inside the program and that the program ends with a `ret`, as the kernel's
-//! own checker demands (it refuses anything else with EINVAL).
+//! own checker demands (it refuses anything else with EINVAL). It is stricter
+//! than the kernel: it also refuses opcodes this crate does not run.
 
 use std::fmt;
 
@@ -116,10 +117,12 @@ impl fmt::Display for ProgramError {
 impl std::error::Error for ProgramError {}
 
 // ANCHOR: check
-/// Checks what the kernel checks before it attaches a classic program: at
-/// least one and at most [`MAX_INSNS`] instructions, known opcodes, every
-/// jump's both targets inside the program, and a `ret` at the end. Jumps only
-/// go forward, so a program that passes always ends, at a `ret`.
+/// Checks a classic program before the kernel sees it, more strictly than the
+/// kernel does. Besides the kernel's rules (at least one and at most
+/// [`MAX_INSNS`] instructions, every jump's both targets inside the program,
+/// a `ret` at the end), it refuses every opcode this crate does not run, such
+/// as `tax` (0x07), which the kernel accepts. Jumps only go forward, so a
+/// program that passes always ends, at a `ret`.
 pub fn check(program: &[Insn]) -> Result<(), ProgramError> {
     let len = program.len();
     if len == 0 {

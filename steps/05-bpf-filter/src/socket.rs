@@ -47,8 +47,9 @@ fn set_int(
 /// kernel runs `program` on every packet for `socket` and queues only those it
 /// accepts. Replaces any filter attached before (unless it is locked).
 ///
-/// The kernel checks the program first, as [`crate::check`] does, and
-/// refuses a bad one with EINVAL. Packets queued *before* this call were not
+/// The kernel checks the program first and refuses a bad one with EINVAL.
+/// [`crate::check`] is stricter: besides the kernel's rules it refuses the
+/// opcodes this crate does not run. Packets queued *before* this call were not
 /// filtered: see [`drain_queued`].
 pub fn attach(socket: &impl AsFd, program: &[Insn]) -> Result<(), SysError> {
     let call = format!(
@@ -162,11 +163,16 @@ pub fn attached(socket: &impl AsFd) -> Result<Vec<Insn>, SysError> {
 /// The classic race of socket filters: a socket receives from the moment
 /// `socket()` returns, and a filter attached later applies only to packets
 /// that arrive after it. Whatever was queued in between is still there,
-/// unfiltered. Drain once right after [`attach`], and every packet read
-/// afterwards has passed the program.
+/// unfiltered. The remedy, as libpcap does it: [`attach`] a program that
+/// rejects everything (one `ret #0`, [`crate::REJECT`]), drain, then attach
+/// the real program. The count is exactly what was queued before any filter; every
+/// packet read afterwards has passed the real program, and none that passes
+/// it can have been drained. (Drained *after* the real program, a packet that
+/// passed it in between would be thrown away with the stale ones.)
 pub fn drain_queued(socket: &impl AsFd) -> Result<usize, SysError> {
-    // MSG_TRUNC: a whole packet is dequeued however small the buffer.
-    let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_TRUNC;
+    // A read from a raw socket dequeues a whole packet, however small the
+    // buffer: the part that does not fit is dropped. Only the count matters.
+    let flags = MsgFlags::MSG_DONTWAIT;
     let mut buf = [0u8; 64];
     let mut count = 0;
     loop {

@@ -18,8 +18,8 @@ use nix::sys::socket::{
 };
 use step_02_bind_connect::{CLIENT, SERVER};
 use step_05_bpf_filter::{
-    ACCEPT, Insn, ProgramError, attach, attached, check, detach, drain_queued,
-    echo_filter, explain, lock_filter, program::MAX_INSNS, run,
+    ACCEPT, Insn, ProgramError, REJECT, attach, attached, check, detach,
+    drain_queued, echo_filter, explain, lock_filter, program::MAX_INSNS, run,
 };
 
 /// A connected pair of Unix datagram sockets: (sender, receiver).
@@ -93,8 +93,10 @@ fn the_kernel_cuts_an_accepted_packet_to_the_returned_length() {
     assert_eq!(run(&headers_only, &packet), 40);
 }
 
+/// The kernel's own rules, which `check` applies too: these four programs
+/// are refused by both. (Not the converse: see the `tax` case below.)
 #[test]
-fn the_kernel_refuses_what_check_refuses() {
+fn the_kernel_refuses_these_bad_programs_as_check_does() {
     let ret = Insn::ret(0);
     let bad: [(&str, Vec<Insn>); 4] = [
         ("empty", vec![]),
@@ -113,9 +115,22 @@ fn the_kernel_refuses_what_check_refuses() {
         check(&[Insn::ldb(9)]),
         Err(ProgramError::NoFinalReturn { at: 0 })
     );
-    // And what check passes, the kernel takes.
+    // These two pass check, and the kernel takes them.
     attach(&receiver, &[Insn::jeq(6, 1, 0), ret, ret]).expect("a valid program");
     attach(&receiver, &vec![ret; MAX_INSNS]).expect("the longest program");
+    // check is stricter than the kernel: `tax` (X = A) is valid classic BPF,
+    // but not an opcode this crate runs, so check refuses what the kernel takes.
+    let tax = Insn {
+        code: 0x07,
+        jt: 0,
+        jf: 0,
+        k: 0,
+    };
+    assert_eq!(
+        check(&[tax, ret]),
+        Err(ProgramError::UnknownOpcode { at: 0, code: 0x07 })
+    );
+    attach(&receiver, &[tax, ret]).expect("the kernel knows tax");
 }
 
 #[test]
@@ -164,13 +179,50 @@ fn a_filter_applies_only_to_what_arrives_after_it() {
     assert_eq!(read(&receiver), Some(kernel_rst.clone()));
     assert_eq!(read(&receiver), None, "the second RST was filtered");
 
-    // The remedy: drain once right after attaching.
+    // The remedy: reject everything, drain, then attach the real program.
     let (sender, receiver) = pair();
     write(&sender, &kernel_rst);
     write(&sender, &request());
-    attach(&receiver, &echo_filter(SERVER, CLIENT)).expect("attach");
+    attach(&receiver, &[Insn::ret(REJECT)]).expect("attach reject-all");
     assert_eq!(drain_queued(&receiver).expect("drain"), 2);
+    attach(&receiver, &echo_filter(SERVER, CLIENT)).expect("attach");
     write(&sender, &kernel_rst);
+    write(&sender, &request());
+    assert_eq!(read(&receiver), Some(request()));
+    assert_eq!(read(&receiver), None);
+}
+
+/// Why the drain comes before the real program, under one that rejects
+/// everything: a segment that passes the real program and arrives before the
+/// drain is otherwise drained with the stale ones, and counted with them.
+#[test]
+fn the_peers_segment_sent_right_after_setup_is_read_not_drained() {
+    let kernel_rst = common::rst(CLIENT, SERVER, 13);
+    let echo = echo_filter(SERVER, CLIENT);
+
+    // The wrong order: the real program, then the drain. The request lands
+    // in between, passes the program, and is thrown away as if stale.
+    let (sender, receiver) = pair();
+    write(&sender, &kernel_rst);
+    attach(&receiver, &echo).expect("attach");
+    write(&sender, &request());
+    assert_eq!(
+        drain_queued(&receiver).expect("drain"),
+        2,
+        "request drained"
+    );
+    assert_eq!(read(&receiver), None, "the request is lost");
+
+    // libpcap's order: reject everything, drain, then the real program.
+    // What arrives under the reject-all program is dropped by the kernel,
+    // not counted; the count is what came before any filter.
+    let (sender, receiver) = pair();
+    write(&sender, &kernel_rst);
+    attach(&receiver, &[Insn::ret(REJECT)]).expect("attach reject-all");
+    write(&sender, &kernel_rst);
+    assert_eq!(drain_queued(&receiver).expect("drain"), 1);
+    attach(&receiver, &echo).expect("attach");
+    // The peer's request, right after setup: read, not drained.
     write(&sender, &request());
     assert_eq!(read(&receiver), Some(request()));
     assert_eq!(read(&receiver), None);

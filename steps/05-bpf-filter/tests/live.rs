@@ -22,7 +22,7 @@ use step_01_socket::{
 use step_02_bind_connect::{
     CLIENT, REPLY, REQUEST, SERVER, bind, connect, data_segment, send,
 };
-use step_05_bpf_filter::{attach, drain_queued, echo_filter};
+use step_05_bpf_filter::{Insn, REJECT, attach, drain_queued, echo_filter};
 
 /// The stranger: the client's address, another port.
 const STRANGER: SocketAddrV4 = SocketAddrV4::new(*CLIENT.ip(), 40000);
@@ -43,11 +43,13 @@ fn raw(me: Option<SocketAddrV4>, peer: Option<SocketAddrV4>) -> RawSocket {
     socket
 }
 
-/// The server's end with the echo filter, attached and drained.
+/// The server's end with the echo filter, as the demo sets it up: drained
+/// under a program that rejects everything, then the echo filter attached.
 fn filtered(me: Option<SocketAddrV4>, peer: Option<SocketAddrV4>) -> RawSocket {
     let socket = raw(me, peer);
-    attach(&socket, &echo_filter(SERVER, CLIENT)).expect("SO_ATTACH_FILTER");
+    attach(&socket, &[Insn::ret(REJECT)]).expect("SO_ATTACH_FILTER, reject all");
     drain_queued(&socket).expect("drain");
+    attach(&socket, &echo_filter(SERVER, CLIENT)).expect("SO_ATTACH_FILTER");
     socket
 }
 
@@ -199,11 +201,13 @@ fn segments_queued_before_the_filter_are_read_unless_drained() {
         send(&client, &request).expect("write");
         let late = drain(&late);
 
-        // The same, drained right after attaching.
+        // The same, drained under a reject-all program, then the filter;
+        // the client's request, sent right after, is read, not drained.
         let server = raw(Some(SERVER), Some(CLIENT));
         send(&stranger, &strangers).expect("write");
-        attach(&server, &echo).expect("attach");
+        attach(&server, &[Insn::ret(REJECT)]).expect("attach reject-all");
         let drained = drain_queued(&server).expect("drain");
+        attach(&server, &echo).expect("attach");
         send(&client, &request).expect("write");
         (late, drained, drain(&server))
     }) else {
