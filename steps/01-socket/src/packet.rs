@@ -194,8 +194,11 @@ fn line(out: &mut String, offset: usize, bytes: &[u8], meaning: &str) {
     }
 }
 
-/// The payload as text where it is printable ASCII, `.` elsewhere.
-fn printable(bytes: &[u8]) -> String {
+/// The bytes as text: printable ASCII (0x20 to 0x7e) as is, `.` for anything
+/// else, one character per byte, so that a payload prints on one line and never
+/// sends a terminal control sequence. The dumps use it, and so does step 4 to
+/// print what it received.
+pub fn printable(bytes: &[u8]) -> String {
     bytes
         .iter()
         .map(|&b| {

@@ -14,10 +14,12 @@
 //!
 //! The loop reads its sockets in the order epoll reports them, which is not
 //! the order the packets crossed `lo`: when the server writes a reply, the
-//! reply and the kernel's RST to it are delivered before `send` returns, and the
-//! server reads that RST before the client reads the reply. So every packet
-//! carries the time the kernel stamped on its arrival, is held back for
-//! [`HOLD`], and is written in the order of those stamps.
+//! reply and the kernel's RST to it are usually delivered before `send`
+//! returns, and the server reads that RST before the client reads the reply.
+//! Usually, not always: the delivery may be left to the `ksoftirqd` thread
+//! and happen a little later. So every packet carries the time the kernel
+//! stamped on its arrival, is held back for [`HOLD`], and is written in the
+//! order of those stamps.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

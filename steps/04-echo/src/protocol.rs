@@ -25,7 +25,7 @@
 //! a wait that doubles each time, a bounded number of times. The server answers
 //! a request it has answered before with the same reply again.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
@@ -76,7 +76,8 @@ pub enum Ignored {
     UnknownAck,
     /// A second reply to a request already answered.
     Duplicate,
-    /// A reply to a request already reported lost.
+    /// A reply to a request already reported lost, or to one so old that the
+    /// client no longer keeps it (see [`REMEMBERED`]).
     Late,
     /// Not a well-formed IPv4 + TCP packet: counted and skipped.
     Malformed(ParseError),
@@ -108,19 +109,9 @@ impl fmt::Display for Ignored {
     }
 }
 
-/// The payload as text, printable ASCII as is and `.` for anything else.
-pub fn text(payload: &[u8]) -> String {
-    payload
-        .iter()
-        .map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '.'
-            }
-        })
-        .collect()
-}
+/// The payload as text, printable ASCII as is and `.` for anything else: step
+/// 1's `printable`, under the name the echo's loop prints with.
+pub use step_01_socket::packet::printable as text;
 
 /// The summary line of a segment we built, read back from its bytes.
 fn describe(src: SocketAddrV4, dst: SocketAddrV4, segment: &[u8]) -> String {
@@ -190,10 +181,19 @@ pub enum ServerOutcome {
     },
 }
 
-/// How many answered requests the server remembers, to answer a resend of any
-/// of them with the same bytes. With the demo's pacing (a request every
-/// 100 ms, each given up after 15 s at most) about 150 newer requests come in
-/// while one is retried; a resend older than 1024 others is answered as new.
+/// How many requests each side remembers once it is done with them, so that
+/// memory stays bounded however long the echo runs.
+///
+/// The server keeps the replies to the last 1024 requests it answered, to
+/// answer a resend of any of them with the same bytes. With the demo's pacing
+/// (a request every 100 ms, each given up after 15 s at most) about 150 newer
+/// requests come in while one is retried; a resend older than 1024 others is
+/// answered as new.
+///
+/// The client keeps a settled request (answered or lost) while it is among the
+/// last 1024 it sent, to tell a second reply (`duplicate`) or one after it gave
+/// up (`late`) from an ack it never caused. A reply to an older request, which
+/// it has forgotten, is counted as `late` too.
 pub const REMEMBERED: usize = 1024;
 
 /// A request the server answered: what it carried, and the reply.
@@ -366,7 +366,7 @@ impl ClientConfig {
     /// How long to wait for a reply after try `n` (counting from 1):
     /// `timeout`, then twice that, four times, ... up to [`BACKOFF_CAP`] times.
     pub fn wait_after(&self, n: u32) -> Duration {
-        let factor = 1u32 << n.saturating_sub(1).min(BACKOFF_CAP.ilog2());
+        let factor = 2u32.saturating_pow(n.saturating_sub(1)).min(BACKOFF_CAP);
         self.timeout * factor
     }
 
@@ -490,7 +490,9 @@ struct Request {
     seq: SeqNumber,
     /// How many times it has been written.
     tries: u32,
-    /// When the wait for a reply to the last try ends.
+    /// When the wait for a reply to the last try ends: nominally, the time of
+    /// the first try plus the waits after every try so far, however late the
+    /// program got round to each resend.
     deadline: Instant,
     state: State,
 }
@@ -511,12 +513,15 @@ pub struct Client {
     ack: SeqNumber,
     /// When the next request is due.
     next_send: Instant,
-    /// Every request sent; request `n` is at index `n - 1`.
-    requests: Vec<Request>,
-    /// Index of the request a reply acknowledging this number answers.
-    by_ack: HashMap<SeqNumber, usize>,
-    /// Requests before this index are answered or lost.
-    settled: usize,
+    /// How many requests were sent, each counted once.
+    sent: u64,
+    /// By number: every request still waiting, and the settled ones among the
+    /// last [`REMEMBERED`] sent. Older settled ones are forgotten.
+    requests: BTreeMap<u64, Request>,
+    /// The number of the kept request a reply acknowledging this answers.
+    by_ack: HashMap<SeqNumber, u64>,
+    /// Every request numbered below this one is answered or lost.
+    oldest_waiting: u64,
     answered: u64,
     lost: u64,
     resent: u64,
@@ -539,9 +544,10 @@ impl Client {
             next_seq: CLIENT_ISN,
             ack: SERVER_ISN,
             next_send: start,
-            requests: Vec::new(),
+            sent: 0,
+            requests: BTreeMap::new(),
             by_ack: HashMap::new(),
-            settled: 0,
+            oldest_waiting: 1,
             answered: 0,
             lost: 0,
             resent: 0,
@@ -561,21 +567,28 @@ impl Client {
         let segment =
             data_segment(self.me, self.peer, self.next_seq, self.ack, REQUEST);
         let expected_ack = self.next_seq + REQUEST.len();
-        self.by_ack.insert(expected_ack, self.requests.len());
+        let number = self.sent + 1;
+        self.by_ack.insert(expected_ack, number);
         let sent = Outgoing {
-            number: self.requests.len() as u64 + 1,
+            number,
             summary: describe(self.me, self.peer, &segment),
             segment,
         };
-        self.requests.push(Request {
+        let request = Request {
             sent: sent.clone(),
             seq: self.next_seq,
             tries: 1,
             deadline: now + self.config.wait_after(1),
             state: State::Waiting,
-        });
+        };
+        self.requests.insert(number, request);
+        self.sent = number;
         self.next_seq = expected_ack;
         self.next_send = now + self.config.interval;
+        // One more request sent: the one REMEMBERED before it leaves the window.
+        if let Some(oldest) = number.checked_sub(REMEMBERED as u64) {
+            self.forget_if_old(oldest);
+        }
         Some(sent)
     }
     // ANCHOR_END: client_send
@@ -591,18 +604,23 @@ impl Client {
     /// Takes the bytes of one read. A data segment from the server whose ack is
     /// a waiting request's seq + 12 is that request's reply; anything else is
     /// counted by reason: a second reply as `duplicate` (a resend can earn
-    /// two), one after the request was reported lost as `late`, an ack we never
-    /// caused as `unknown-ack`.
+    /// two), one after the request was reported lost, or to a request so old
+    /// it is forgotten, as `late`, an ack we never caused as `unknown-ack`.
     pub fn on_packet(&mut self, bytes: &[u8], _now: Instant) -> ClientEvent {
         let packet = match from_peer(bytes, self.me, self.peer) {
             Ok(packet) => packet,
             Err((reason, summary)) => return self.ignore(reason, summary),
         };
         let tcp = packet.tcp_repr();
-        let Some(&index) = self.by_ack.get(&tcp.ack) else {
-            return self.ignore(Ignored::UnknownAck, Some(packet.summary()));
+        let kept = self.by_ack.get(&tcp.ack);
+        let Some(request) = kept.and_then(|n| self.requests.get_mut(n)) else {
+            let reason = match self.number_acked_by(tcp.ack) {
+                Some(_) => Ignored::Late,
+                None => Ignored::UnknownAck,
+            };
+            return self.ignore(reason, Some(packet.summary()));
         };
-        let request = &mut self.requests[index];
+        let number = request.sent.number;
         match request.state {
             State::Waiting => request.state = State::Answered,
             State::Answered => {
@@ -619,8 +637,9 @@ impl Client {
             self.ack = end;
         }
         self.skip_settled();
+        self.forget_if_old(number);
         ClientEvent::Reply {
-            number: index as u64 + 1,
+            number,
             summary: packet.summary(),
             payload: tcp.payload.to_vec(),
         }
@@ -636,19 +655,24 @@ impl Client {
     /// Every waiting request whose wait is over at `now`: sent again, the same
     /// bytes, with a wait twice as long (up to [`BACKOFF_CAP`] times the
     /// first), or, after its last try, reported lost, once.
+    ///
+    /// Each new wait counts from the end of the last one, not from `now`: a
+    /// late wake-up delays this resend, not the deadlines after it. So a
+    /// request is reported lost [`ClientConfig::give_up_after`] after its first
+    /// try, never before, and at most one wake-up's latency after.
     pub fn on_timeout(&mut self, now: Instant) -> Vec<Overdue> {
         let config = self.config;
         let mut overdue = Vec::new();
         // The waits differ from try to try, so the deadlines are in no
         // particular order: look at every request still waiting.
-        for request in &mut self.requests[self.settled..] {
+        for (_, request) in self.requests.range_mut(self.oldest_waiting..) {
             if request.state != State::Waiting || now < request.deadline {
                 continue;
             }
             if request.tries < config.tries {
                 let waited = config.wait_after(request.tries);
                 request.tries += 1;
-                request.deadline = now + config.wait_after(request.tries);
+                request.deadline += config.wait_after(request.tries);
                 self.resent += 1;
                 overdue.push(Overdue::Resend(Resend {
                     request: request.sent.clone(),
@@ -668,6 +692,11 @@ impl Client {
             }
         }
         self.skip_settled();
+        for lost in &overdue {
+            if let Overdue::Lost(lost) = lost {
+                self.forget_if_old(lost.number);
+            }
+        }
         overdue
     }
 
@@ -683,20 +712,46 @@ impl Client {
     }
     // ANCHOR_END: client_timeout
 
+    /// Moves `oldest_waiting` past the requests answered, lost or forgotten.
     fn skip_settled(&mut self) {
-        while self
-            .requests
-            .get(self.settled)
-            .is_some_and(|request| request.state != State::Waiting)
+        while self.oldest_waiting <= self.sent
+            && self
+                .requests
+                .get(&self.oldest_waiting)
+                .is_none_or(|request| request.state != State::Waiting)
         {
-            self.settled += 1;
+            self.oldest_waiting += 1;
         }
+    }
+
+    /// Forgets request `number`, and the ack its reply would carry, if it is
+    /// settled and no longer among the last [`REMEMBERED`] sent.
+    fn forget_if_old(&mut self, number: u64) {
+        let old = number + REMEMBERED as u64 <= self.sent;
+        if old
+            && let Some(request) = self.requests.get(&number)
+            && request.state != State::Waiting
+        {
+            self.by_ack.remove(&(request.seq + REQUEST.len()));
+            self.requests.remove(&number);
+        }
+    }
+
+    /// The number of the request, sent at some time, whose reply acknowledges
+    /// `ack` (its seq + 12), kept or forgotten; `None` for an ack no request
+    /// of ours caused.
+    fn number_acked_by(&self, ack: SeqNumber) -> Option<u64> {
+        let bytes = u64::try_from(ack - CLIENT_ISN).ok()?;
+        let len = REQUEST.len() as u64;
+        let number = bytes / len;
+        (bytes % len == 0 && (1..=self.sent).contains(&number)).then_some(number)
     }
 
     /// The requests still waiting for their reply.
     fn waiting(&self) -> impl Iterator<Item = &Request> {
-        self.requests[self.settled..]
-            .iter()
+        self.requests
+            .range(self.oldest_waiting..)
+            .map(|(_, request)| request)
             .filter(|request| request.state == State::Waiting)
     }
 
@@ -705,9 +760,7 @@ impl Client {
     }
 
     fn all_sent(&self) -> bool {
-        self.config
-            .count
-            .is_some_and(|count| self.requests.len() as u64 >= count)
+        self.config.count.is_some_and(|count| self.sent >= count)
     }
 
     /// Every request sent, and each one answered or lost.
@@ -737,7 +790,7 @@ impl Client {
 
     /// Requests sent so far (each counted once, however often it was resent).
     pub fn sent(&self) -> u64 {
-        self.requests.len() as u64
+        self.sent
     }
 
     /// Requests answered so far.
@@ -1327,6 +1380,74 @@ mod tests {
         assert_eq!(client.resent(), 1);
         assert_eq!(ignored(client.on_packet(&reply_to(13), t0)), "late");
         assert_eq!(client.answered(), 0);
+    }
+
+    #[test]
+    fn a_late_wake_up_does_not_push_the_later_deadlines_back() {
+        let t0 = Instant::now();
+        let mut client = Client::new(CLIENT, SERVER, retrying(1, 100 * MS, 3), t0);
+        client.poll_send(t0);
+        // The loop wakes 30 ms after the first wait's end: the resend is that
+        // late, but the next wait still ends at 100 + 200 ms, not 130 + 200.
+        assert_eq!(resent(client.on_timeout(t0 + 130 * MS)).len(), 1);
+        assert_eq!(client.next_deadline(), Some(t0 + 300 * MS));
+        assert_eq!(client.on_timeout(t0 + 299 * MS), vec![]);
+        assert_eq!(resent(client.on_timeout(t0 + 305 * MS)).len(), 1);
+        assert_eq!(client.next_deadline(), Some(t0 + 700 * MS));
+        // Lost at its nominal time, give_up_after() after the first try.
+        assert_eq!(client.on_timeout(t0 + 699 * MS), vec![]);
+        let gone = lost(client.on_timeout(t0 + 700 * MS));
+        assert_eq!(gone[0].waited, 700 * MS);
+    }
+
+    #[test]
+    fn the_client_forgets_settled_requests_beyond_its_window() {
+        let t0 = Instant::now();
+        let total = REMEMBERED as u32 + 10;
+        let ack_of = |n: u32| 1 + 12 * n;
+        let mut client = Client::new(CLIENT, SERVER, config(total.into()), t0);
+        for n in 1..=total {
+            let at = t0 + (n - 1) * 100 * MS;
+            client.poll_send(at).expect("due");
+            let event = client.on_packet(&reply_to(ack_of(n)), at);
+            assert!(
+                matches!(event, ClientEvent::Reply { number, .. } if number == n.into())
+            );
+        }
+        assert!(client.succeeded());
+        // Only the last REMEMBERED requests are kept, and their acks.
+        assert_eq!(client.requests.len(), REMEMBERED);
+        assert_eq!(client.by_ack.len(), REMEMBERED);
+        assert_eq!(client.requests.keys().next(), Some(&11));
+        // A reply to a forgotten request is late; one to a kept request is a
+        // duplicate; an ack no request caused is still unknown.
+        assert_eq!(ignored(client.on_packet(&reply_to(ack_of(1)), t0)), "late");
+        assert_eq!(ignored(client.on_packet(&reply_to(ack_of(10)), t0)), "late");
+        assert_eq!(
+            ignored(client.on_packet(&reply_to(ack_of(11)), t0)),
+            "duplicate"
+        );
+        assert_eq!(
+            ignored(client.on_packet(&reply_to(ack_of(total + 1)), t0)),
+            "unknown-ack"
+        );
+        assert_eq!(client.answered(), total.into());
+
+        // Requests reported lost are forgotten the same way.
+        let mut client = Client::new(CLIENT, SERVER, config(total.into()), t0);
+        for n in 0..total {
+            let at = t0 + n * 100 * MS;
+            client.on_timeout(at);
+            client.poll_send(at).expect("due");
+        }
+        assert_eq!(
+            lost(client.on_timeout(t0 + total * 100 * MS + 1000 * MS)).len(),
+            10
+        );
+        assert_eq!(client.lost(), total.into());
+        assert_eq!(client.requests.len(), REMEMBERED);
+        assert_eq!(client.by_ack.len(), REMEMBERED);
+        assert_eq!(ignored(client.on_packet(&reply_to(ack_of(1)), t0)), "late");
     }
 
     #[test]
