@@ -23,12 +23,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use nix::errno::Errno;
 use step_01_socket::netns::enter_private_namespace;
 use step_01_socket::pcap::{PcapWriter, arrival_time, enable_arrival_times};
 use step_01_socket::privileges::drop_after_sudo;
 use step_01_socket::{
-    Family, MAX_PACKET, RawSocket, RecvError, SysError, annotate_packet,
+    Family, MAX_PACKET, RawSocket, SysError, annotate_packet,
     exit_quietly_on_broken_pipe, parse_received,
 };
 
@@ -124,7 +123,8 @@ fn main() -> ExitCode {
     match enter_private_namespace() {
         Ok(namespace) => println!("{namespace}"),
         Err(error) => {
-            eprintln!("error: {error}");
+            // The message ends with its own newline.
+            eprint!("error: {error}");
             return ExitCode::FAILURE;
         }
     }
@@ -219,7 +219,9 @@ fn provoke_kernel_segments(port: u16) {
 // ANCHOR: read
 /// Reads and prints packets until the socket has been quiet for [`QUIET`], and
 /// writes each to `pcap` if there is one. Returns how many were read and how
-/// many started with 0x45 (IPv4, 5 words).
+/// many started with 0x45: version 4 and IHL 5, an IPv4 header of 5 32-bit
+/// words (20 bytes) without options. A header with options would start with
+/// 0x46 to 0x4f; the dump of each packet shows its real IHL.
 fn read_until_quiet(
     socket: &RawSocket,
     mut pcap: Option<&mut Pcap>,
@@ -230,19 +232,15 @@ fn read_until_quiet(
     // One read returns one whole packet; offer room for the largest.
     let mut buf = vec![0u8; MAX_PACKET];
     let (mut count, mut with_ip_header) = (0, 0);
-    loop {
-        let len = match socket.recv(&mut buf) {
-            Ok(len) => len,
-            // The timeout passed with nothing queued: all is read.
-            Err(RecvError::Sys(e)) if e.errno == Errno::EAGAIN => break,
-            Err(error) => return Err(error.into()),
-        };
+    // `None`: the timeout passed with nothing queued, so all is read.
+    while let Some(len) = socket.try_recv(&mut buf)? {
         count += 1;
         let bytes = &buf[..len];
         if let Some(pcap) = pcap.as_deref_mut() {
             // Exactly as read, IPv4 header first, stamped with its arrival.
             pcap.write(bytes, arrival_time(socket)?)?;
         }
+        // Version 4, IHL 5: an IPv4 header of 20 bytes, no options.
         if bytes.first() == Some(&0x45) {
             with_ip_header += 1;
         }

@@ -11,7 +11,6 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use nix::errno::Errno;
 use nix::sys::socket::{MsgFlags, SockaddrIn, sendto};
 use step_01_socket::testing::in_private_network;
 use step_01_socket::{
@@ -58,9 +57,11 @@ fn drain(socket: &RawSocket, capacity: usize) -> Vec<Result<usize, RecvError>> {
     let mut buf = vec![0u8; capacity];
     let mut reads = Vec::new();
     loop {
-        match socket.recv(&mut buf) {
-            Err(RecvError::Sys(e)) if e.errno == Errno::EAGAIN => return reads,
-            read => reads.push(read),
+        match socket.try_recv(&mut buf) {
+            // The receive timeout passed: nothing more is queued.
+            Ok(None) => return reads,
+            Ok(Some(len)) => reads.push(Ok(len)),
+            Err(error) => reads.push(Err(error)),
         }
     }
 }
@@ -152,7 +153,7 @@ fn the_kernels_syn_has_a_partial_checksum_and_its_rst_a_full_one() {
             assert!(refused.is_err(), "nothing listens on {target}");
             let mut buf = vec![0u8; MAX_PACKET];
             let mut packets = Vec::new();
-            while let Ok(len) = socket.recv(&mut buf) {
+            while let Some(len) = socket.try_recv(&mut buf).expect("recv") {
                 packets.push(buf[..len].to_vec());
             }
             packets

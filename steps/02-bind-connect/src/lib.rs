@@ -12,7 +12,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 
 use nix::sys::socket::{self, SockaddrIn};
-use step_01_socket::{RawSocket, Received, SeqNumber, SysError, TcpFlags, TcpRepr};
+use step_01_socket::{
+    Family, RawSocket, Received, SeqNumber, SysError, TcpFlags, TcpRepr,
+};
 
 /// Exercises: starters to edit, checked by `tests/exercises.rs`.
 pub mod exercises;
@@ -49,6 +51,25 @@ pub fn connect(socket: &RawSocket, peer: SocketAddrV4) -> Result<(), SysError> {
         .map_err(|e| SysError::new(format!("connect({peer})"), e))
 }
 // ANCHOR_END: connect
+
+// ANCHOR: open_connected
+/// `socket(AF_INET, SOCK_RAW, IPPROTO_TCP)`, then [`bind`]`(local)` and
+/// [`connect`]`(peer)`: one end of a conversation, which reads only what
+/// `peer`'s address sends to `local`'s, and writes to `peer`.
+///
+/// The socket blocks, as every new socket does; a caller that waits with epoll
+/// calls [`RawSocket::set_nonblocking`], one that reads with a timeout
+/// [`RawSocket::set_recv_timeout`].
+pub fn open_connected(
+    local: SocketAddrV4,
+    peer: SocketAddrV4,
+) -> Result<RawSocket, SysError> {
+    let socket = RawSocket::open(Family::AfInet)?;
+    bind(&socket, local)?;
+    connect(&socket, peer)?;
+    Ok(socket)
+}
+// ANCHOR_END: open_connected
 
 // ANCHOR: send
 /// Writes one TCP segment (header + payload, no IPv4 header: the kernel adds

@@ -21,14 +21,13 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use nix::errno::Errno;
 use step_01_socket::netns::enter_private_namespace;
 use step_01_socket::{
     Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, SysError, TcpPacket,
     TcpRepr, annotate_segment, parse_received, summary,
 };
 use step_02_bind_connect::{
-    CLIENT, REPLY, REQUEST, SERVER, Verdict, bind, classify, connect, data_segment,
+    CLIENT, REPLY, REQUEST, SERVER, Verdict, classify, data_segment, open_connected,
     send,
 };
 
@@ -101,7 +100,8 @@ fn main() -> ExitCode {
     match enter_private_namespace() {
         Ok(namespace) => println!("{namespace}"),
         Err(error) => {
-            eprintln!("error: {error}");
+            // The message ends with its own newline.
+            eprint!("error: {error}");
             return ExitCode::FAILURE;
         }
     }
@@ -154,9 +154,8 @@ fn open_party(
     me: SocketAddrV4,
     peer: SocketAddrV4,
 ) -> Result<Party, SysError> {
-    let socket = RawSocket::open(Family::AfInet)?;
-    bind(&socket, me)?;
-    connect(&socket, peer)?;
+    let socket = open_connected(me, peer)?;
+    // Reads wait at most QUIET: a read that times out means all is read.
     socket.set_recv_timeout(QUIET)?;
     println!("  {name:<8} bind({me}), connect({peer})");
     Ok(Party {
@@ -228,15 +227,10 @@ fn write_segment(
 fn drain(socket: &RawSocket) -> Result<Vec<Vec<u8>>, RecvError> {
     let mut buf = vec![0u8; MAX_PACKET];
     let mut packets = Vec::new();
-    loop {
-        match socket.recv(&mut buf) {
-            Ok(len) => packets.push(buf[..len].to_vec()),
-            Err(RecvError::Sys(e)) if e.errno == Errno::EAGAIN => {
-                return Ok(packets);
-            }
-            Err(error) => return Err(error),
-        }
+    while let Some(len) = socket.try_recv(&mut buf)? {
+        packets.push(buf[..len].to_vec());
     }
+    Ok(packets)
 }
 
 /// Drains `party`'s socket and prints one line per packet: the verdict from

@@ -12,22 +12,18 @@ use std::fs;
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use nix::errno::Errno;
 use step_01_socket::testing::{in_private_network, with_ipv4_header};
 use step_01_socket::{
-    ChecksumStatus, Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, TcpFlags,
-    parse_received,
+    ChecksumStatus, MAX_PACKET, RawSocket, SeqNumber, TcpFlags, parse_received,
 };
 use step_02_bind_connect::{
-    CLIENT, REQUEST, SERVER, bind, connect, data_segment, send,
+    CLIENT, REQUEST, SERVER, data_segment, open_connected, send,
 };
 
 /// A raw socket bound to `me`, connected to `peer`, whose reads give up after
 /// 200 ms of quiet.
 fn endpoint(me: SocketAddrV4, peer: SocketAddrV4) -> RawSocket {
-    let socket = RawSocket::open(Family::AfInet).expect("socket(SOCK_RAW)");
-    bind(&socket, me).expect("bind");
-    connect(&socket, peer).expect("connect");
+    let socket = open_connected(me, peer).expect("socket, bind, connect");
     socket
         .set_recv_timeout(Duration::from_millis(200))
         .expect("SO_RCVTIMEO");
@@ -38,13 +34,10 @@ fn endpoint(me: SocketAddrV4, peer: SocketAddrV4) -> RawSocket {
 fn drain(socket: &RawSocket) -> Vec<Vec<u8>> {
     let mut buf = vec![0u8; MAX_PACKET];
     let mut packets = Vec::new();
-    loop {
-        match socket.recv(&mut buf) {
-            Ok(len) => packets.push(buf[..len].to_vec()),
-            Err(RecvError::Sys(e)) if e.errno == Errno::EAGAIN => return packets,
-            Err(error) => panic!("recv: {error}"),
-        }
+    while let Some(len) = socket.try_recv(&mut buf).expect("recv") {
+        packets.push(buf[..len].to_vec());
     }
+    packets
 }
 
 /// TcpInCsumErrors of the calling thread's network namespace. (`/proc/net` is

@@ -18,16 +18,14 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use step_01_socket::netns::enter_private_namespace;
 use step_01_socket::privileges::drop_after_sudo;
 use step_01_socket::{
-    Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, TcpPacket, TcpRepr,
-    parse_received, summary,
+    MAX_PACKET, RawSocket, SeqNumber, TcpPacket, TcpRepr, parse_received, summary,
 };
 use step_02_bind_connect::{
-    CLIENT, REQUEST, SERVER, Verdict, bind, classify, connect, data_segment, send,
+    CLIENT, REQUEST, SERVER, Verdict, classify, data_segment, open_connected, send,
 };
 use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, describe};
 
@@ -88,7 +86,8 @@ fn main() -> ExitCode {
     match enter_private_namespace() {
         Ok(namespace) => println!("{namespace}"),
         Err(error) => {
-            eprintln!("error: {error}");
+            // The message ends with its own newline.
+            eprint!("error: {error}");
             return ExitCode::FAILURE;
         }
     }
@@ -384,11 +383,9 @@ impl Demo {
 }
 
 /// A non-blocking raw TCP socket that reads only what `peer`'s address sends to
-/// `local`'s address.
+/// `local`'s address (chapter 2's `bind()` and `connect()`).
 fn open_raw(local: SocketAddrV4, peer: SocketAddrV4) -> Result<RawSocket> {
-    let socket = RawSocket::open(Family::AfInet)?;
-    bind(&socket, local)?;
-    connect(&socket, peer)?;
+    let socket = open_connected(local, peer)?;
     // Non-blocking, so draining can stop at EAGAIN instead of waiting.
     socket.set_nonblocking()?;
     Ok(socket)
@@ -405,14 +402,8 @@ fn drain(
     buf: &mut [u8],
 ) -> Result<u32> {
     let mut from_peer = 0;
-    loop {
-        let len = match socket.recv(buf) {
-            Ok(len) => len,
-            Err(RecvError::Sys(e)) if e.errno == Errno::EAGAIN => {
-                return Ok(from_peer);
-            }
-            Err(error) => return Err(error.into()),
-        };
+    // `None`: EAGAIN, nothing more is queued.
+    while let Some(len) = socket.try_recv(buf)? {
         match parse_received(&buf[..len]) {
             Ok(packet) => {
                 let verdict = classify(&packet, me, peer);
@@ -424,5 +415,6 @@ fn drain(
             Err(error) => println!("    read {len} bytes, malformed: {error}"),
         }
     }
+    Ok(from_peer)
 }
 // ANCHOR_END: drain

@@ -15,6 +15,7 @@ use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
 use common::{NOW, SOON, ready};
+use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::unistd::{pipe, read, write};
 use step_03_epoll::{Event, EventSet, Flags};
@@ -99,6 +100,24 @@ fn closing_the_write_end_of_a_pipe_gives_epollhup() {
     // Drained: EPOLLHUP alone, and a read returns 0 (end of file).
     assert_eq!(ready(&set, SOON), [(1, "EPOLLHUP".to_owned())]);
     assert_eq!(read(&reader, &mut buf), Ok(0));
+}
+
+#[test]
+fn closing_the_read_end_of_a_pipe_gives_epollerr_unasked() {
+    let set = EventSet::new().expect("epoll_create1");
+    let (reader, writer) = pipe().expect("pipe");
+    // A write end is never readable: this mask asks for nothing it can give.
+    set.add(&writer, 1, Flags::EPOLLIN)
+        .expect("ADD for EPOLLIN only");
+    // Writable, but EPOLLOUT was not asked for: nothing to report.
+    assert_eq!(ready(&set, NOW), []);
+    drop(reader);
+    // Not asked for, reported anyway: no reader is left, so a write can only
+    // fail. The pending error is the fd's, and epoll says so.
+    assert_eq!(ready(&set, SOON), [(1, "EPOLLERR".to_owned())]);
+    // The error itself: EPIPE (Rust ignores SIGPIPE, which would kill a C
+    // program here).
+    assert_eq!(write(&writer, b"Hello server"), Err(Errno::EPIPE));
 }
 
 #[test]

@@ -16,9 +16,7 @@ use std::time::Duration;
 
 use nix::errno::Errno;
 use step_01_socket::testing::in_private_network;
-use step_01_socket::{
-    Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, parse_received,
-};
+use step_01_socket::{Family, MAX_PACKET, RawSocket, SeqNumber, parse_received};
 use step_02_bind_connect::{
     CLIENT, REPLY, REQUEST, SERVER, bind, connect, data_segment, send,
 };
@@ -57,13 +55,10 @@ fn filtered(me: Option<SocketAddrV4>, peer: Option<SocketAddrV4>) -> RawSocket {
 fn read_all(socket: &RawSocket) -> Vec<Vec<u8>> {
     let mut buf = vec![0u8; MAX_PACKET];
     let mut packets = Vec::new();
-    loop {
-        match socket.recv(&mut buf) {
-            Ok(len) => packets.push(buf[..len].to_vec()),
-            Err(RecvError::Sys(e)) if e.errno == Errno::EAGAIN => return packets,
-            Err(error) => panic!("recv: {error}"),
-        }
+    while let Some(len) = socket.try_recv(&mut buf).expect("recv") {
+        packets.push(buf[..len].to_vec());
     }
+    packets
 }
 
 fn summary(packet: &[u8]) -> String {
