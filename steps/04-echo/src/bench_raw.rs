@@ -21,10 +21,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use step_01_socket::{Family, MAX_PACKET, RawSocket, Received, RecvError, SysError};
+use step_01_socket::{MAX_PACKET, RawSocket, Received, RecvError, SysError};
 use step_01_socket::{SeqNumber, parse_received};
 use step_02_bind_connect::{
-    CLIENT, REQUEST, SERVER, Verdict, bind, classify, connect, data_segment, send,
+    CLIENT, REQUEST, SERVER, Verdict, classify, data_segment, open_connected, send,
 };
 use step_03_epoll::{Event, EventSet, Flags};
 
@@ -41,9 +41,7 @@ fn open_end(
     peer: SocketAddrV4,
     prepare: Option<&Prepare>,
 ) -> Result<RawSocket, SysError> {
-    let socket = RawSocket::open(Family::AfInet)?;
-    bind(&socket, me)?;
-    connect(&socket, peer)?;
+    let socket = open_connected(me, peer)?;
     socket.set_nonblocking()?;
     if let Some(prepare) = prepare {
         prepare(&socket, me, peer)?;
@@ -232,9 +230,9 @@ fn read<'b>(
     socket: &RawSocket,
     buf: &'b mut [u8],
 ) -> Result<Option<&'b [u8]>, SysError> {
-    match socket.recv(buf) {
-        Ok(len) => Ok(Some(&buf[..len])),
-        Err(RecvError::Sys(e)) if e.errno == Errno::EAGAIN => Ok(None),
+    match socket.try_recv(buf) {
+        Ok(Some(len)) => Ok(Some(&buf[..len])),
+        Ok(None) => Ok(None),
         Err(RecvError::Sys(e)) => Err(e),
         Err(RecvError::Truncated { len, .. }) => Err(SysError::new(
             format!("recv: a {len}-byte packet did not fit"),
