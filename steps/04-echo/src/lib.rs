@@ -18,7 +18,7 @@
 //! sockets, one epoll set, a timerfd and a signalfd driving these machines,
 //! with [`capture`] recording its reads for `--pcap`; the binary
 //! (`src/main.rs`) chooses what to run, and step 5 runs the same loop with its
-//! filter. And [`bench`] (with [`bench_raw`] and
+//! filter. And [`bench`](mod@bench) (with [`bench_raw`] and
 //! [`bench_kernel`]) measures what a round trip of the raw echo costs next to
 //! the kernel's own TCP, for `step-04-echo bench` and for step 5, which
 //! measures its filtered echo with the same harness.
