@@ -144,7 +144,7 @@ fn sysctl(path: &str) -> Option<String> {
 }
 
 /// Reads the sysctls that forbid user namespaces, to say which one did.
-fn refusal_for(errno: Errno) -> Refusal {
+pub(crate) fn refusal_for(errno: Errno) -> Refusal {
     if errno == Errno::EINVAL {
         return Refusal::Threads;
     }

@@ -8,13 +8,15 @@
 //! - [`PublicCopy`]: a step program copied where an unprivileged uid may run
 //!   it, to show the no-sudo path from a test that runs as root; [`output`]
 //!   and [`spawn`] start such a copy even while it is briefly busy.
-//! - [`in_private_network`]: a test thread of its own in a new network
-//!   namespace, for tests that use raw sockets directly (root only).
+//! - [`in_private_network`]: the whole test re-run in a private network
+//!   namespace of its own, for tests that use raw sockets directly, as an
+//!   ordinary user as well as root.
 //! - [`with_ipv4_header`]: a segment as a raw socket reads it, behind the IPv4
 //!   header the kernel writes.
 //! - [`annotated`] and [`hex`]: bytes as text for a snapshot or an
 //!   `assert_eq!`, so that a mismatch shows as a line diff.
 
+use std::ffi::CString;
 use std::fs;
 use std::io::{self, ErrorKind, Write};
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -25,11 +27,10 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::Duration;
 
 use nix::errno::Errno;
-use nix::sched::{CloneFlags, unshare};
 
 use crate::checksum::PROTO_TCP;
 use crate::ipv4::{Ipv4Packet, Ipv4Repr};
-use crate::netns::bring_lo_up;
+use crate::netns::{NamespaceError, bring_lo_up};
 use crate::{SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_segment, summary};
 
 /// The uid and gid of `nobody`: an unprivileged user on any Linux.
@@ -181,34 +182,165 @@ fn retry_while_busy<T>(mut start: impl FnMut() -> io::Result<T>) -> io::Result<T
     start()
 }
 
-/// Runs `body` on a new thread inside a new network namespace with `lo` up, and
-/// returns what it returns. `unshare(CLONE_NEWNET)` moves only the calling
-/// thread, so the test harness stays where it is; it needs CAP_SYS_ADMIN, so
-/// elsewhere this says why the test is skipped and returns `None`.
+// ANCHOR: in_private_network
+/// Runs the test `test` in a private network namespace of its own (only `lo`,
+/// up), as an ordinary user as well as root, and returns `Some(body())` there;
+/// write the test as
+/// `let Some(value) = in_private_network(name, || ...) else { return };`
+/// followed by its assertions.
+///
+/// A test cannot enter such a namespace itself: an ordinary user needs a user
+/// namespace around it, and `unshare(CLONE_NEWUSER)` fails with EINVAL in a
+/// process with more than one thread, which a libtest process always is. So the
+/// test runs itself again: this process starts its own executable with
+/// `test --exact`, and the child, between `fork` and `exec` while it has one
+/// thread, unshares the namespaces (the network alone as root; a user namespace
+/// around it otherwise, with uid and gid 0 inside mapped to ours, which gives
+/// CAP_NET_RAW and CAP_NET_ADMIN over the new network). In that child this
+/// function brings `lo` up and returns `Some(body())`, so the whole test runs
+/// there, assertions included; programs it starts inherit the namespace. In
+/// the parent it waits for the child, fails if the child failed, and returns
+/// `None`: the test is done.
+///
+/// Where the system forbids user namespaces, [`skip`] says which rule did and
+/// this returns `None`.
 ///
 /// # Panics
-/// If `body` panics (the test's assertion failed inside the namespace).
-pub fn in_private_network<T: Send + 'static>(
-    test: &str,
-    body: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    let entered = std::thread::spawn(move || {
-        unshare(CloneFlags::CLONE_NEWNET)?;
-        bring_lo_up().map_err(|e| e.errno)?;
-        Ok::<T, Errno>(body())
-    })
-    .join()
-    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    match entered {
-        Ok(value) => Some(value),
-        Err(errno) => {
-            skip(
-                test,
-                &format!("unshare(CLONE_NEWNET): {errno} (needs root)"),
-            );
-            None
+/// In the parent, if the child test failed (its output is in the message) or
+/// ran no test (`test` is not the test's exact name); in the child, as `body`
+/// does.
+pub fn in_private_network<T>(test: &str, body: impl FnOnce() -> T) -> Option<T> {
+    if std::env::var_os(INSIDE).is_some_and(|name| name == test) {
+        if let Err(error) = bring_lo_up() {
+            panic!("in the test's namespace: {error}");
+        }
+        return Some(body());
+    }
+    if let Some(thread) = std::thread::current().name()
+        && thread != "main"
+        && thread != test
+    {
+        panic!("in_private_network({test:?}) called from the test {thread:?}");
+    }
+    let exe = std::env::current_exe().expect("the test's own executable");
+    let mut command = Command::new(exe);
+    command
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env(INSIDE, test)
+        .stdin(Stdio::null());
+    let enter = EnterNamespace::new();
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // system calls on data prepared before the fork: no allocation, no lock.
+    unsafe { command.pre_exec(move || enter.run()) };
+    let output = match command.output() {
+        Ok(output) => output,
+        Err(error) => {
+            let errno = Errno::from_raw(error.raw_os_error().unwrap_or(0));
+            skip(test, &namespace_refusal(errno));
+            return None;
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{test}, run in a private network namespace, failed ({}):\n\
+         --- its stdout:\n{stdout}\n--- its stderr:\n{stderr}",
+        output.status
+    );
+    assert!(
+        stdout.contains("test result: ok. 1 passed"),
+        "the re-run with `{test} --exact` ran no test: is {test:?} the test's \
+         full name?\n{stdout}"
+    );
+    // What the body printed shows with --nocapture or on failure, as usual;
+    // a skip inside it shows always.
+    print!("{stdout}");
+    for line in stderr.lines().filter(|l| l.starts_with("skipped: ")) {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+    None
+}
+// ANCHOR_END: in_private_network
+
+/// Set in the child that [`in_private_network`] starts, to the test's name.
+const INSIDE: &str = "WORKBOOK_TEST_IN_PRIVATE_NETWORK";
+
+/// The system calls that put the forked child of [`in_private_network`] into
+/// its namespaces, with every string they need made before the fork.
+struct EnterNamespace {
+    /// Root needs no user namespace: the network namespace alone.
+    root: bool,
+    /// `/proc/self/setgroups`, `/proc/self/uid_map`, `/proc/self/gid_map` and
+    /// what to write into each.
+    writes: [(CString, CString); 3],
+}
+
+impl EnterNamespace {
+    fn new() -> EnterNamespace {
+        let uid = nix::unistd::geteuid().as_raw();
+        let gid = nix::unistd::getegid().as_raw();
+        let c = |s: String| CString::new(s).expect("no NUL");
+        EnterNamespace {
+            root: uid == 0,
+            writes: [
+                (c("/proc/self/setgroups".into()), c("deny".into())),
+                (c("/proc/self/uid_map".into()), c(format!("0 {uid} 1"))),
+                (c("/proc/self/gid_map".into()), c(format!("0 {gid} 1"))),
+            ],
         }
     }
+
+    /// Runs in the child between fork and exec, with one thread.
+    fn run(&self) -> io::Result<()> {
+        if self.root {
+            // SAFETY: unshare takes flags only.
+            return check(unsafe { libc::unshare(libc::CLONE_NEWNET) });
+        }
+        // SAFETY: as above.
+        check(unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) })?;
+        for (path, text) in &self.writes {
+            // SAFETY: both are NUL-terminated strings that outlive the calls;
+            // the fd is closed on every path.
+            unsafe {
+                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                check(fd)?;
+                let len = text.as_bytes().len();
+                let written = libc::write(fd, text.as_ptr().cast(), len);
+                let errno = io::Error::last_os_error();
+                libc::close(fd);
+                if written != len as isize {
+                    return Err(errno);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A system call's -1 as the error it set.
+fn check(ret: libc::c_int) -> io::Result<()> {
+    if ret == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Why the child could not enter its namespace, with the rule that forbids it
+/// where one can be told (the same diagnosis the step programs print).
+fn namespace_refusal(errno: Errno) -> String {
+    let error = NamespaceError {
+        call: "unshare(CLONE_NEWUSER | CLONE_NEWNET) and its uid map".into(),
+        errno,
+        refusal: crate::netns::refusal_for(errno),
+    };
+    error
+        .to_string()
+        .lines()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The IPv4 packet a raw socket reads when `segment` (a TCP header and its
