@@ -4,8 +4,9 @@
 //!
 //! `unshare(CLONE_NEWUSER)` fails with EINVAL in a process with more than one
 //! thread, so [`enter_private_namespace`] must run first thing in `main`, before
-//! anything starts a thread. Tests therefore run the step binaries instead of
-//! calling it.
+//! anything starts a thread. A test process always has several threads, so
+//! tests either run the step binaries or re-run themselves in a child that
+//! unshares before it execs (`testing::in_private_network`).
 
 use std::fmt;
 use std::fs;
