@@ -244,7 +244,10 @@ pub fn in_private_network<T>(test: &str, body: impl FnOnce() -> T) -> Option<T> 
     let exe = std::env::current_exe().expect("the test's own executable");
     let mut command = Command::new(exe);
     command
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        // --include-ignored: an #[ignore]d test (an exercise check) that the
+        // parent runs must run in the child too.
+        .args([test, "--exact", "--include-ignored", "--nocapture"])
+        .arg("--test-threads=1")
         .env(INSIDE, test)
         .stdin(Stdio::null());
     let enter = EnterNamespace::new();
