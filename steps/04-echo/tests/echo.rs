@@ -1,13 +1,14 @@
 //! The binary at work: the demo in its own namespace, and the server and client
-//! modes in a namespace each test makes for itself (never the host's).
+//! modes in a namespace each test runs in (never the host's), as an ordinary
+//! user as well as root.
 
 mod common;
 
 use std::process::Command;
 
-use common::{BIN, Finished, Netns, Running, have, run};
+use common::{BIN, Finished, Running, command, have, run, shell};
 use nix::sys::signal::Signal;
-use step_01_socket::testing::{self, PublicCopy, skip};
+use step_01_socket::testing::{self, PublicCopy, in_private_network, skip};
 
 /// The count after `reason ` in a summary's `ignored` line, e.g. `foreign 3`.
 fn ignored(output: &Finished, role: &str, reason: &str) -> u64 {
@@ -87,8 +88,9 @@ fn demo_runs_without_root_in_a_user_namespace() {
     if !testing::is_root() {
         skip(
             test,
-            "not root, so no uid to switch to; \
-             demo_exchanges_five_messages already ran without root",
+            "needs root: it switches to uid 65534 to start the demo as another \
+             user; run as you, demo_exchanges_five_messages already showed the \
+             demo without root",
         );
         return;
     }
@@ -143,25 +145,26 @@ fn demo_stops_on_sigterm_with_a_summary() {
 }
 
 /// Starts a server, waits until it is ready, runs a client to its end, then
-/// stops the server with SIGINT.
-fn echo(ns: &Netns, server: &[&str], client: &[&str]) -> (Finished, Finished) {
-    let mut server = Running::spawn(ns.command(server));
+/// stops the server with SIGINT. Both inherit the test's namespace.
+fn echo(server: &[&str], client: &[&str]) -> (Finished, Finished) {
+    let mut server = Running::spawn(command(server));
     assert!(server.wait_for("until Ctrl+C"), "the server did not start");
-    let client = run(ns.command(client));
+    let client = run(command(client));
     server.signal(Signal::SIGINT);
     (server.finish(), client)
 }
 
 #[test]
 fn server_and_client_on_the_same_address() {
-    let Some(ns) = Netns::new("server_and_client_on_the_same_address") else {
+    let test = "server_and_client_on_the_same_address";
+    let Some((server, client)) = in_private_network(test, || {
+        echo(
+            &["server", "127.0.0.1"],
+            &["client", "127.0.0.1", "--count", "3", "--interval", "20ms"],
+        )
+    }) else {
         return;
     };
-    let (server, client) = echo(
-        &ns,
-        &["server", "127.0.0.1"],
-        &["client", "127.0.0.1", "--count", "3", "--interval", "20ms"],
-    );
     assert_eq!(client.code(), 0, "{client:?}");
     assert_replies(&client, 3, "127.0.0.1:50000", "127.0.0.1:50001");
     assert_eq!(server.code(), 0, "{server:?}");
@@ -185,23 +188,24 @@ fn server_and_client_on_the_same_address() {
 
 #[test]
 fn server_and_client_on_different_addresses() {
-    let Some(ns) = Netns::new("server_and_client_on_different_addresses") else {
+    let test = "server_and_client_on_different_addresses";
+    let Some((server, client)) = in_private_network(test, || {
+        echo(
+            &["server", "127.0.0.1", "--peer", "127.0.0.2"],
+            &[
+                "client",
+                "127.0.0.1",
+                "--addr",
+                "127.0.0.2",
+                "--count",
+                "3",
+                "--interval",
+                "20ms",
+            ],
+        )
+    }) else {
         return;
     };
-    let (server, client) = echo(
-        &ns,
-        &["server", "127.0.0.1", "--peer", "127.0.0.2"],
-        &[
-            "client",
-            "127.0.0.1",
-            "--addr",
-            "127.0.0.2",
-            "--count",
-            "3",
-            "--interval",
-            "20ms",
-        ],
-    );
     assert_eq!(client.code(), 0, "{client:?}");
     assert_replies(&client, 3, "127.0.0.1:50000", "127.0.0.2:50001");
     assert_eq!(server.code(), 0, "{server:?}");
@@ -225,28 +229,30 @@ fn kernel_tcp_on_another_port_is_counted_as_foreign() {
         );
         return;
     }
-    let Some(ns) = Netns::new(test) else {
+    let Some((server, client)) = in_private_network(test, || {
+        // The kernel's own TCP on 127.0.0.1: connection attempts to port 7,
+        // where nothing listens (SYN, then the kernel's RST|ACK), all through
+        // the echo.
+        let noise = Running::spawn(shell(
+            "for i in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/7) 2>/dev/null; sleep 0.005; done",
+        ));
+        let outputs = echo(
+            &["server", "127.0.0.1", "-v"],
+            &[
+                "client",
+                "127.0.0.1",
+                "--count",
+                "20",
+                "--interval",
+                "20ms",
+                "-v",
+            ],
+        );
+        drop(noise);
+        outputs
+    }) else {
         return;
     };
-    // The kernel's own TCP on 127.0.0.1: connection attempts to port 7, where
-    // nothing listens (SYN, then the kernel's RST|ACK), all through the echo.
-    let noise = Running::spawn(ns.shell(
-        "for i in $(seq 400); do (exec 3<>/dev/tcp/127.0.0.1/7) 2>/dev/null; sleep 0.005; done",
-    ));
-    let (server, client) = echo(
-        &ns,
-        &["server", "127.0.0.1", "-v"],
-        &[
-            "client",
-            "127.0.0.1",
-            "--count",
-            "20",
-            "--interval",
-            "20ms",
-            "-v",
-        ],
-    );
-    drop(noise);
     assert_eq!(client.code(), 0, "{client:?}");
     assert!(
         client
@@ -282,24 +288,26 @@ fn kernel_tcp_on_another_port_is_counted_as_foreign() {
 
 #[test]
 fn sigint_ends_server_and_client_with_a_summary() {
-    let Some(ns) = Netns::new("sigint_ends_server_and_client_with_a_summary") else {
+    let test = "sigint_ends_server_and_client_with_a_summary";
+    let Some((server, client)) = in_private_network(test, || {
+        let mut server = Running::spawn(command(&["server", "127.0.0.1"]));
+        assert!(server.wait_for("until Ctrl+C"));
+        // No --count: the client runs until it is stopped.
+        let mut client =
+            Running::spawn(command(&["client", "127.0.0.1", "--interval", "20ms"]));
+        assert!(client.wait_for("(answers request 2)"));
+        // The pids we signal are the binary's own, not a wrapper's.
+        for pid in [server.pid(), client.pid()] {
+            let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("exe");
+            assert_eq!(exe.file_name().unwrap(), "step-04-echo", "{exe:?}");
+        }
+        client.signal(Signal::SIGINT);
+        let client = client.finish();
+        server.signal(Signal::SIGINT);
+        (server.finish(), client)
+    }) else {
         return;
     };
-    let mut server = Running::spawn(ns.command(&["server", "127.0.0.1"]));
-    assert!(server.wait_for("until Ctrl+C"));
-    // No --count: the client runs until it is stopped.
-    let mut client =
-        Running::spawn(ns.command(&["client", "127.0.0.1", "--interval", "20ms"]));
-    assert!(client.wait_for("(answers request 2)"));
-    // nsenter execs: the pids we signal are the binary's own.
-    for pid in [server.pid(), client.pid()] {
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe")).expect("exe");
-        assert_eq!(exe.file_name().unwrap(), "step-04-echo", "{exe:?}");
-    }
-    client.signal(Signal::SIGINT);
-    let client = client.finish();
-    server.signal(Signal::SIGINT);
-    let server = server.finish();
     for (role, output) in [("client", &client), ("server", &server)] {
         assert_eq!(output.code(), 0, "{output:?}");
         assert!(output.stdout.contains("signal: SIGINT received, stopping"));
@@ -314,22 +322,23 @@ fn sigint_ends_server_and_client_with_a_summary() {
 
 #[test]
 fn a_client_without_a_server_gives_up_within_its_bound() {
-    let Some(ns) = Netns::new("a_client_without_a_server_gives_up_within_its_bound")
-    else {
+    let test = "a_client_without_a_server_gives_up_within_its_bound";
+    let Some(client) = in_private_network(test, || {
+        run(command(&[
+            "client",
+            "127.0.0.1",
+            "--count",
+            "2",
+            "--interval",
+            "50ms",
+            "--timeout",
+            "100ms",
+            "--tries",
+            "3",
+        ]))
+    }) else {
         return;
     };
-    let client = run(ns.command(&[
-        "client",
-        "127.0.0.1",
-        "--count",
-        "2",
-        "--interval",
-        "50ms",
-        "--timeout",
-        "100ms",
-        "--tries",
-        "3",
-    ]));
     assert_eq!(client.code(), 1, "{client:?}");
     // Each request is sent three times, the waits 100, 200 and 400 ms.
     let resent = client.lines_starting("client: no reply to request");

@@ -1,21 +1,20 @@
 //! Hostile input on the wire: malformed segments injected into a running echo
-//! server, in the private namespace the test makes. The server must go on,
-//! count each one by its reason, and still answer a valid request whose IPv4
-//! header carries options.
+//! server, in the private namespace the test runs in (as an ordinary user as
+//! well as root). The server must go on, count each one by its reason, and
+//! still answer a valid request whose IPv4 header carries options.
 //!
 //! The packets are written whole, IPv4 header included, by an `IPPROTO_RAW`
-//! socket that a thread of the test opens inside the namespace (root only:
-//! joining it takes CAP_SYS_ADMIN over it). The kernel delivers each one to
-//! every raw TCP socket before its own TCP drops the bad ones.
+//! socket the test opens there. The kernel delivers each one to every raw TCP
+//! socket before its own TCP drops the bad ones.
 
 mod common;
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-use common::{Injector, Netns, Running, ignored, ipv4_with_options};
+use common::{Injector, Running, command, ignored, ipv4_with_options};
 use nix::sys::signal::Signal;
-use step_01_socket::testing::with_ipv4_header;
+use step_01_socket::testing::{in_private_network, with_ipv4_header};
 use step_01_socket::{
     Family, MAX_PACKET, RawSocket, SeqNumber, annotate_packet, parse_received,
 };
@@ -107,71 +106,61 @@ fn the_hostile_packets_byte_by_byte() {
     insta::assert_snapshot!(text);
 }
 
-/// Opens, inside the namespace, a raw TCP socket that reads what comes from
-/// the server's address to the client's, injects `packets`, and returns every
-/// segment that socket reads until the first one with data (the server's
-/// reply), or until `wait` has passed.
-fn inject_and_listen(
-    ns: &Netns,
-    packets: Vec<Vec<u8>>,
-    wait: Duration,
-) -> Vec<Vec<u8>> {
-    ns.inside(move || {
-        let listener = RawSocket::open(Family::AfInet).expect("raw TCP socket");
-        bind(&listener, CLIENT).expect("bind");
-        connect(&listener, SERVER).expect("connect");
-        listener
-            .set_recv_timeout(Duration::from_millis(20))
-            .expect("SO_RCVTIMEO");
-        let injector =
-            Injector::open().expect("socket(AF_INET, SOCK_RAW, IPPROTO_RAW)");
-        for packet in &packets {
-            injector.send(packet).expect("sendto");
+/// Opens a raw TCP socket that reads what comes from the server's address to
+/// the client's, injects `packets`, and returns every segment that socket
+/// reads until the first one with data (the server's reply), or until `wait`
+/// has passed.
+fn inject_and_listen(packets: &[Vec<u8>], wait: Duration) -> Vec<Vec<u8>> {
+    let listener = RawSocket::open(Family::AfInet).expect("raw TCP socket");
+    bind(&listener, CLIENT).expect("bind");
+    connect(&listener, SERVER).expect("connect");
+    listener
+        .set_recv_timeout(Duration::from_millis(20))
+        .expect("SO_RCVTIMEO");
+    let injector = Injector::open().expect("socket(AF_INET, SOCK_RAW, IPPROTO_RAW)");
+    for packet in packets {
+        injector.send(packet).expect("sendto");
+    }
+    let mut read = Vec::new();
+    let mut buf = vec![0; MAX_PACKET];
+    let deadline = Instant::now() + wait;
+    while Instant::now() < deadline {
+        let Ok(len) = listener.recv(&mut buf) else {
+            continue; // EAGAIN after SO_RCVTIMEO: read again
+        };
+        read.push(buf[..len].to_vec());
+        let packet = parse_received(&buf[..len]);
+        if packet.is_ok_and(|p| !p.tcp.payload().is_empty()) {
+            break;
         }
-        let mut read = Vec::new();
-        let mut buf = vec![0; MAX_PACKET];
-        let deadline = Instant::now() + wait;
-        while Instant::now() < deadline {
-            let Ok(len) = listener.recv(&mut buf) else {
-                continue; // EAGAIN after SO_RCVTIMEO: read again
-            };
-            read.push(buf[..len].to_vec());
-            let packet = parse_received(&buf[..len]);
-            if packet.is_ok_and(|p| !p.tcp.payload().is_empty()) {
-                break;
-            }
-        }
-        read
-    })
+    }
+    read
 }
 
 #[test]
 fn malformed_segments_are_counted_by_reason_and_options_are_no_obstacle() {
     let test =
         "malformed_segments_are_counted_by_reason_and_options_are_no_obstacle";
-    if !Netns::root_only(test) {
-        return;
-    }
-    let Some(ns) = Netns::new(test) else {
+    let Some((server, read)) = in_private_network(test, || {
+        let mut server = Running::spawn(command(&[
+            "server",
+            "127.0.0.1",
+            "--peer",
+            "127.0.0.2",
+            "-v",
+        ]));
+        assert!(server.wait_for("until Ctrl+C"), "the server did not start");
+        let packets: Vec<Vec<u8>> =
+            hostile_packets().into_iter().map(|(_, p)| p).collect();
+        let read = inject_and_listen(&packets, Duration::from_secs(5));
+        // The server read the four bad packets before the good one, in order:
+        // once its reply is out, all of them were counted.
+        assert!(server.wait_for("server:   wrote"), "no reply written");
+        server.signal(Signal::SIGINT);
+        (server.finish(), read)
+    }) else {
         return;
     };
-    let mut server = Running::spawn(ns.command(&[
-        "server",
-        "127.0.0.1",
-        "--peer",
-        "127.0.0.2",
-        "-v",
-    ]));
-    assert!(server.wait_for("until Ctrl+C"), "the server did not start");
-
-    let packets: Vec<Vec<u8>> =
-        hostile_packets().into_iter().map(|(_, p)| p).collect();
-    let read = inject_and_listen(&ns, packets, Duration::from_secs(5));
-    // The server read the four bad packets before the good one, in order:
-    // once its reply is out, all of them were counted.
-    assert!(server.wait_for("server:   wrote"), "no reply written");
-    server.signal(Signal::SIGINT);
-    let server = server.finish();
     assert_eq!(server.code(), 0, "{server:?}");
 
     // What came back to 127.0.0.2: the kernel's RST to the one well-formed

@@ -6,13 +6,18 @@
 //! and the program counts the segment as lost on its way out (`NOT SENT`). The
 //! kernel's own RSTs are dropped alike; nothing depends on them.
 //!
-//! Needs `nft` (Debian package `nftables`); without it the tests say they were
-//! skipped and why.
+//! Each test runs in a private network namespace of its own, where it loads
+//! its rules with `nft` as an ordinary user (it is root of its own user
+//! namespace there). Needs `nft` (Debian package `nftables`, installed in
+//! `/usr/sbin`); without it the tests say they were skipped and why.
 
 mod common;
 
-use common::{Finished, Netns, Running, count_after, ignored, run};
+use common::{
+    Finished, Running, command, count_after, ignored, nft, nft_installed, run,
+};
 use nix::sys::signal::Signal;
+use step_01_socket::testing::in_private_network;
 
 /// About one TCP segment in five dropped on output, at random.
 const DROP_20_PERCENT: &str = "table inet loss {
@@ -48,14 +53,15 @@ fn refused(output: &Finished, role: &str) -> u64 {
 }
 
 /// Starts a server at 127.0.0.1 for a client at 127.0.0.2, runs the client
-/// with `client_args` to its end, then stops the server with SIGINT.
-fn echo(ns: &Netns, client_args: &[&str]) -> (Finished, Finished) {
+/// with `client_args` to its end, then stops the server with SIGINT. Both run
+/// in the test's namespace, under its rules.
+fn echo(client_args: &[&str]) -> (Finished, Finished) {
     let mut server =
-        Running::spawn(ns.command(&["server", "127.0.0.1", "--peer", "127.0.0.2"]));
+        Running::spawn(command(&["server", "127.0.0.1", "--peer", "127.0.0.2"]));
     assert!(server.wait_for("until Ctrl+C"), "the server did not start");
     let mut args = vec!["client", "127.0.0.1", "--addr", "127.0.0.2"];
     args.extend_from_slice(client_args);
-    let client = run(ns.command(&args));
+    let client = run(command(&args));
     server.signal(Signal::SIGINT);
     (server.finish(), client)
 }
@@ -63,19 +69,16 @@ fn echo(ns: &Netns, client_args: &[&str]) -> (Finished, Finished) {
 #[test]
 fn every_message_is_answered_under_20_percent_loss() {
     let test = "every_message_is_answered_under_20_percent_loss";
-    let Some(ns) = Netns::new(test) else {
-        return;
-    };
-    if ns.nft(test, DROP_20_PERCENT).is_none() {
+    if !nft_installed(test) {
         return;
     }
     // A try fails when the request or the reply is dropped: 36 % of the
     // time. Twenty tries leave a request lost with odds of 0.36^20, about one
     // in a billion; the waits (10, 20, 40, then 80 ms) keep the run short.
     const COUNT: u64 = 200;
-    let (server, client) = echo(
-        &ns,
-        &[
+    let Some((server, client)) = in_private_network(test, || {
+        nft(DROP_20_PERCENT);
+        echo(&[
             "--count",
             "200",
             "--interval",
@@ -84,8 +87,10 @@ fn every_message_is_answered_under_20_percent_loss() {
             "10ms",
             "--tries",
             "20",
-        ],
-    );
+        ])
+    }) else {
+        return;
+    };
     let line = summary(&client);
     let resent = count_after(line, "resent").unwrap_or(0);
     // The numbers, for the record (`cargo test -- --nocapture` shows them).
@@ -150,17 +155,14 @@ fn ignored_line<'a>(output: &'a Finished, role: &str) -> &'a str {
 #[test]
 fn under_total_loss_the_client_gives_up_within_its_bound() {
     let test = "under_total_loss_the_client_gives_up_within_its_bound";
-    let Some(ns) = Netns::new(test) else {
-        return;
-    };
-    if ns.nft(test, DROP_ALL).is_none() {
+    if !nft_installed(test) {
         return;
     }
     // Three tries each, the waits 20, 40 and 80 ms: 140 ms per request, then
     // the next one (ping-pong), so 420 ms for three, and no more.
-    let (server, client) = echo(
-        &ns,
-        &[
+    let Some((server, client)) = in_private_network(test, || {
+        nft(DROP_ALL);
+        echo(&[
             "--count",
             "3",
             "--interval",
@@ -169,8 +171,10 @@ fn under_total_loss_the_client_gives_up_within_its_bound() {
             "20ms",
             "--tries",
             "3",
-        ],
-    );
+        ])
+    }) else {
+        return;
+    };
     println!("{}", client.stdout);
     println!("client run took {:?}", client.elapsed);
     assert_eq!(client.code(), 1, "{client:?}");

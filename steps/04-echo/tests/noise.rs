@@ -12,8 +12,9 @@
 //! transfer pauses 10 ms after each 1 MiB.
 //!
 //! Not a timed test: it ends when the client is done, bounded only by the
-//! hang guards. The noise is made by threads of the test that joined the
-//! namespace (root only).
+//! hang guards. The whole test runs in a private network namespace of its own
+//! (as an ordinary user as well as root), where threads of the test make the
+//! noise.
 
 mod common;
 
@@ -24,8 +25,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use common::{Finished, Netns, Running, count_after, ignored, run};
+use common::{Finished, Running, command, count_after, ignored, run};
 use nix::sys::signal::Signal;
+use step_01_socket::testing::in_private_network;
 use step_01_socket::{Family, RawSocket};
 
 /// Round trips of the echo.
@@ -37,8 +39,9 @@ const CHUNK: usize = 1 << 20;
 /// The pause after each chunk: about 100 MiB a second.
 const PAUSE: Duration = Duration::from_millis(10);
 
-/// A kernel TCP connection on 127.0.0.1:9000 in the namespace, with one
-/// thread writing 1 MiB chunks into it and one reading them, until stopped.
+/// A kernel TCP connection on 127.0.0.1:9000 in the test's namespace, with
+/// one thread writing 1 MiB chunks into it and one reading them, until
+/// stopped.
 struct BulkTransfer {
     stop: Arc<AtomicBool>,
     bytes: Arc<AtomicU64>,
@@ -47,14 +50,10 @@ struct BulkTransfer {
 }
 
 impl BulkTransfer {
-    fn start(ns: &Netns) -> BulkTransfer {
-        // The sockets are made inside; they stay there wherever they are used.
-        let (sender, receiver) = ns.inside(|| {
-            let listener = TcpListener::bind("127.0.0.1:9000").expect("listen");
-            let sender = TcpStream::connect("127.0.0.1:9000").expect("connect");
-            let (receiver, _) = listener.accept().expect("accept");
-            (sender, receiver)
-        });
+    fn start() -> BulkTransfer {
+        let listener = TcpListener::bind("127.0.0.1:9000").expect("listen");
+        let sender = TcpStream::connect("127.0.0.1:9000").expect("connect");
+        let (receiver, _) = listener.accept().expect("accept");
         let stop = Arc::new(AtomicBool::new(false));
         let bytes = Arc::new(AtomicU64::new(0));
         let ends = (
@@ -114,38 +113,35 @@ fn number(output: &Finished, prefix: &str, word: &str) -> u64 {
 #[test]
 fn ten_thousand_round_trips_through_noise_lose_nothing() {
     let test = "ten_thousand_round_trips_through_noise_lose_nothing";
-    if !Netns::root_only(test) {
-        return;
-    }
-    let Some(ns) = Netns::new(test) else {
+    let Some((server, client, transferred)) = in_private_network(test, || {
+        let idle: Vec<RawSocket> = (0..IDLE_RAW_SOCKETS)
+            .map(|_| RawSocket::open(Family::AfInet).expect("raw socket"))
+            .collect();
+        let bulk = BulkTransfer::start();
+
+        let mut server = Running::spawn(command(&["server", "127.0.0.1"]));
+        assert!(server.wait_for("until Ctrl+C"), "the server did not start");
+        let count = ROUND_TRIPS.to_string();
+        let client = run(command(&[
+            "client",
+            "127.0.0.1",
+            "--count",
+            &count,
+            "--interval",
+            "0",
+            "--timeout",
+            "20ms",
+            "--tries",
+            "20",
+        ]));
+        server.signal(Signal::SIGINT);
+        let server = server.finish();
+        let transferred = bulk.stop();
+        drop(idle);
+        (server, client, transferred)
+    }) else {
         return;
     };
-    let idle: Vec<RawSocket> = ns.inside(|| {
-        (0..IDLE_RAW_SOCKETS)
-            .map(|_| RawSocket::open(Family::AfInet).expect("raw socket"))
-            .collect()
-    });
-    let bulk = BulkTransfer::start(&ns);
-
-    let mut server = Running::spawn(ns.command(&["server", "127.0.0.1"]));
-    assert!(server.wait_for("until Ctrl+C"), "the server did not start");
-    let count = ROUND_TRIPS.to_string();
-    let client = run(ns.command(&[
-        "client",
-        "127.0.0.1",
-        "--count",
-        &count,
-        "--interval",
-        "0",
-        "--timeout",
-        "20ms",
-        "--tries",
-        "20",
-    ]));
-    server.signal(Signal::SIGINT);
-    let server = server.finish();
-    let transferred = bulk.stop();
-    drop(idle);
 
     // The numbers, for the record (`cargo test -- --nocapture` shows them).
     for line in client

@@ -1,7 +1,8 @@
 //! `step-04-echo --pcap FILE`: the file is read back with independent readers
 //! (pcap-file for the records, etherparse for the checksums) and our parser for
-//! the summaries. The demo runs in its own namespace; server and client in one
-//! each test makes (never the host's).
+//! the summaries. The demo runs in its own namespace; server and client in the
+//! one the test runs in (never the host's), as an ordinary user as well as
+//! root.
 
 mod common;
 
@@ -10,11 +11,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::{BIN, Finished, Netns, Running, run};
+use common::{BIN, Finished, Running, command, run};
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use nix::sys::signal::Signal;
 use pcap_file::DataLink;
 use pcap_file::pcap::PcapReader;
+use step_01_socket::testing::in_private_network;
 use step_01_socket::{TcpFlags, parse_received};
 
 /// A fresh directory for one test's files, removed on drop.
@@ -195,15 +197,12 @@ fn our_segments_in_the_file_have_good_checksums() {
     }
 }
 
-/// The file a client writes while a server answers it, both in `ns`.
-fn client_capture(
-    ns: &Netns,
-    server: &[&str],
-    client: &[&str],
-) -> (Finished, Finished) {
-    let mut server = Running::spawn(ns.command(server));
+/// The file a client writes while a server answers it, both in the test's
+/// namespace.
+fn client_capture(server: &[&str], client: &[&str]) -> (Finished, Finished) {
+    let mut server = Running::spawn(command(server));
     assert!(server.wait_for("until Ctrl+C"), "the server did not start");
-    let client = run(ns.command(client));
+    let client = run(command(client));
     server.signal(Signal::SIGINT);
     (server.finish(), client)
 }
@@ -211,14 +210,14 @@ fn client_capture(
 #[test]
 fn a_client_alone_records_its_own_segments_through_a_mirror() {
     let test = "a_client_alone_records_its_own_segments_through_a_mirror";
-    let Some(ns) = Netns::new(test) else {
+    let Some(()) = in_private_network(test, || ()) else {
         return;
     };
+    // From here on the test runs in its namespace.
     let dir = TempDir::new(test);
     let path = dir.file("client.pcap");
     let start = SystemTime::now();
     let (server, client) = client_capture(
-        &ns,
         &["server", "127.0.0.1", "--peer", "127.0.0.2"],
         &[
             "client",
@@ -256,13 +255,13 @@ fn a_client_alone_records_its_own_segments_through_a_mirror() {
 #[test]
 fn one_address_for_both_needs_no_mirror() {
     let test = "one_address_for_both_needs_no_mirror";
-    let Some(ns) = Netns::new(test) else {
+    let Some(()) = in_private_network(test, || ()) else {
         return;
     };
+    // From here on the test runs in its namespace.
     let dir = TempDir::new(test);
     let path = dir.file("client.pcap");
     let (server, client) = client_capture(
-        &ns,
         &["server", "127.0.0.1"],
         &[
             "client",

@@ -1,22 +1,20 @@
 //! Running the step-04 binary from tests, without touching the host's network.
 //!
-//! - [`Netns`] holds a private user+network namespace open (`unshare`), in which
-//!   [`Netns::command`] starts programs (`nsenter`): the server and the client
-//!   of one test share it, and no other test sees their packets.
+//! A test that sends packets runs whole in a private network namespace of its
+//! own, as an ordinary user as well as root
+//! (`step_01_socket::testing::in_private_network`). There:
+//!
+//! - [`command`] starts the binary, which inherits the namespace: the server
+//!   and the client of one test meet there, and no other test sees them.
 //! - [`Running`] is a started program whose output lines can be awaited, with a
 //!   bound on every wait so a broken program fails the test instead of hanging.
-//! - [`Netns::thread`] runs a thread of the test itself inside the namespace
-//!   (`setns`, root only), for sockets the test opens there: an injector of
+//! - The test's own sockets open directly in the namespace: an injector of
 //!   hand-made IPv4 packets ([`Injector`]), kernel TCP traffic, idle raw
-//!   sockets. [`Netns::nft`] loads firewall rules into the namespace.
-//!
-//! Where namespaces cannot be had, the helpers say `skipped: <test>: <why>`
-//! (with `step_01_socket::testing::skip`) and the test returns.
+//!   sockets; [`nft`] loads firewall rules into it.
 
 #![allow(dead_code)] // each test file uses a different part
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::Ipv4Addr;
 use std::os::fd::OwnedFd;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
@@ -25,7 +23,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::sched::{CloneFlags, setns};
 use nix::sys::signal::{Signal, kill};
 use nix::sys::socket::{
     AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrIn, sendto,
@@ -48,177 +45,68 @@ pub fn have(program: &str) -> bool {
     })
 }
 
-/// A private user+network namespace with `lo` up, kept alive by a sleeping
-/// process, which is killed when this is dropped.
-pub struct Netns {
-    holder: Child,
+/// A command that runs `BIN args`. Started from a test that runs in its own
+/// network namespace (see [`testing::in_private_network`]), the program
+/// inherits it: the server and the client of one test meet there, and no other
+/// test sees their packets.
+pub fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args);
+    command
 }
 
-impl Netns {
-    /// Creates the namespace, or prints why not and returns `None`.
-    pub fn new(test: &str) -> Option<Netns> {
-        for tool in ["unshare", "nsenter", "ip"] {
-            if !have(tool) {
-                skip(
-                    test,
-                    &format!("`{tool}` is not installed (util-linux, iproute2)"),
-                );
-                return None;
-            }
-        }
-        let spawned = Command::new("unshare")
-            .args(["--user", "--map-root-user", "--net", "--"])
-            .args([
-                "sh",
-                "-c",
-                "ip link set lo up && echo ready && exec sleep 120",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
-        let mut holder = match spawned {
-            Ok(child) => child,
-            Err(error) => {
-                skip(test, &format!("cannot run unshare: {error}"));
-                return None;
-            }
-        };
-        let mut line = String::new();
-        let stdout = holder.stdout.take().expect("piped");
-        // "ready" comes at once, or never: then unshare failed and exited, and
-        // the read ends at end of file.
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        if line.trim() != "ready" {
-            let mut stderr = String::new();
-            if let Some(mut pipe) = holder.stderr.take() {
-                let _ = pipe.read_to_string(&mut stderr);
-            }
-            let _ = holder.kill();
-            let _ = holder.wait();
-            let why = stderr.lines().next().unwrap_or("no output").to_owned();
-            skip(
-                test,
-                &format!("cannot create a user+network namespace: {why}"),
-            );
-            return None;
-        }
-        Some(Netns { holder })
-    }
-
-    /// A command that runs `BIN args` inside the namespace. `nsenter` execs the
-    /// binary without forking, so the child's pid is the binary's own.
-    pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = self.nsenter();
-        command.arg(BIN).args(args);
-        command
-    }
-
-    /// A command that runs a bash `script` inside the namespace.
-    pub fn shell(&self, script: &str) -> Command {
-        let mut command = self.nsenter();
-        command.args(["bash", "-c", script]);
-        command
-    }
-
-    /// The pid of the process holding the namespace open:
-    /// `/proc/PID/ns/net` names its network namespace.
-    pub fn pid(&self) -> u32 {
-        self.holder.id()
-    }
-
-    /// Starts `body` on a new thread of this test process that has first
-    /// joined the namespace's network with `setns(CLONE_NEWNET)`: the sockets
-    /// it opens live there, next to the programs `command` starts, wherever
-    /// they are used afterwards. Joining takes CAP_SYS_ADMIN over the
-    /// namespace, which root has (see [`Netns::root_only`]); without it the
-    /// thread ends with EPERM.
-    pub fn thread<T: Send + 'static>(
-        &self,
-        body: impl FnOnce() -> T + Send + 'static,
-    ) -> JoinHandle<Result<T, Errno>> {
-        let path = format!("/proc/{}/ns/net", self.pid());
-        std::thread::spawn(move || {
-            let namespace = File::open(&path).map_err(|e| {
-                Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-            })?;
-            // Only this thread moves; the test harness stays where it is.
-            setns(namespace, CloneFlags::CLONE_NEWNET)?;
-            Ok(body())
-        })
-    }
-
-    /// Runs `body` on such a thread and returns what it returns; a panic in
-    /// it (a failed assertion) fails the test.
-    ///
-    /// # Panics
-    /// If `body` panics, or the thread cannot join the namespace.
-    pub fn inside<T: Send + 'static>(
-        &self,
-        body: impl FnOnce() -> T + Send + 'static,
-    ) -> T {
-        match self.thread(body).join() {
-            Ok(Ok(value)) => value,
-            Ok(Err(errno)) => panic!("setns(CLONE_NEWNET): {errno}"),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
-
-    /// Whether this process may join the namespace from a thread (root); if
-    /// not, says that `test` is skipped and why.
-    pub fn root_only(test: &str) -> bool {
-        if testing::is_root() {
-            return true;
-        }
-        skip(
-            test,
-            "needs root: a test thread joins the namespace with setns(CLONE_NEWNET), \
-             which takes CAP_SYS_ADMIN over it",
-        );
-        false
-    }
-
-    /// Loads nftables `rules` (`nft -f` syntax) into the namespace. `None`
-    /// after saying why `test` is skipped, if `nft` is missing or refuses.
-    pub fn nft(&self, test: &str, rules: &str) -> Option<()> {
-        if !have("nft") {
-            skip(
-                test,
-                "`nft` is not installed (Debian: apt-get install nftables; \
-                 .ci/run installs it)",
-            );
-            return None;
-        }
-        let loaded = run(self.shell(&format!("nft -f - <<'RULES'\n{rules}\nRULES")));
-        if loaded.status.success() {
-            return Some(());
-        }
-        let why = loaded
-            .stderr
-            .lines()
-            .next()
-            .unwrap_or("no output")
-            .to_owned();
-        skip(test, &format!("nft refused the rules: {why}"));
-        None
-    }
-
-    fn nsenter(&self) -> Command {
-        let mut command = Command::new("nsenter");
-        command
-            .arg(format!("--target={}", self.holder.id()))
-            // Keep our uid: the namespace's setgroups is denied, which
-            // nsenter's switch to uid 0 would trip over.
-            .args(["--user", "--net", "--preserve-credentials", "--"]);
-        command
-    }
+/// A command that runs a bash `script` (in the test's namespace, as
+/// [`command`]).
+pub fn shell(script: &str) -> Command {
+    let mut command = Command::new("bash");
+    command.args(["-c", script]);
+    command
 }
 
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = self.holder.kill();
-        let _ = self.holder.wait();
+/// Whether `nft` is installed (on the PATH, or in `/usr/sbin` or `/sbin`); if
+/// not, says that `test` is skipped and why. Call it before the test enters its
+/// namespace, so that a skip is said once.
+pub fn nft_installed(test: &str) -> bool {
+    if testing::find_program("nft").is_some() {
+        return true;
     }
+    skip(
+        test,
+        "`nft` is not installed (Debian: apt-get install nftables; \
+         .ci/run installs it)",
+    );
+    false
+}
+
+/// Loads nftables `rules` (`nft -f -` syntax) into the calling test's network
+/// namespace. There the test is root of its own user namespace and holds
+/// CAP_NET_ADMIN over the network, so this needs no root.
+///
+/// # Panics
+/// If `nft` is missing (see [`nft_installed`]) or refuses the rules: in the
+/// test's own namespace it must not.
+pub fn nft(rules: &str) {
+    let nft = testing::find_program("nft").expect("nft is installed");
+    let mut child = Command::new(&nft)
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", nft.display()));
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(rules.as_bytes())
+        .expect("write the rules to nft");
+    let loaded = child.wait_with_output().expect("nft ends");
+    assert!(
+        loaded.status.success(),
+        "nft refused the rules ({}): {}\n{rules}",
+        loaded.status,
+        String::from_utf8_lossy(&loaded.stderr)
+    );
 }
 
 /// A started program: its output lines arrive on a channel, and it is killed if
@@ -306,7 +194,7 @@ impl Running {
         })
     }
 
-    /// The process id (the binary's own when started through `nsenter`).
+    /// The process id.
     pub fn pid(&self) -> Pid {
         let child = self.child.as_ref().expect("running");
         Pid::from_raw(child.id() as i32)
@@ -401,8 +289,8 @@ pub fn run(command: Command) -> Finished {
 /// `socket(AF_INET, SOCK_RAW, IPPROTO_RAW)`, on which IP_HDRINCL is implied.
 /// The kernel still fills in the total length and the header checksum (and an
 /// identification of 0), and delivers the packet to every raw TCP socket of
-/// the namespace before its own TCP looks at it. Open it inside the namespace
-/// (with [`Netns::thread`]).
+/// the namespace before its own TCP looks at it. Open it in the test's
+/// namespace.
 pub struct Injector {
     fd: OwnedFd,
 }
