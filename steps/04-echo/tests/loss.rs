@@ -6,6 +6,9 @@
 //! and the program counts the segment as lost on its way out (`NOT SENT`). The
 //! kernel's own RSTs are dropped alike; nothing depends on them.
 //!
+//! The same hook silences the kernel: a rule that drops only its RSTs leaves
+//! the echo with none to read.
+//!
 //! Each test runs in a private network namespace of its own, where it loads
 //! its rules with `nft` as an ordinary user (it is root of its own user
 //! namespace there). Needs `nft` (Debian package `nftables`, installed in
@@ -13,11 +16,18 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::{
     Finished, Running, command, count_after, ignored, nft, nft_installed, run,
 };
+use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use step_01_socket::testing::in_private_network;
+use step_01_socket::{MAX_PACKET, RawSocket, SeqNumber};
+use step_02_bind_connect::{
+    CLIENT, REQUEST, SERVER, data_segment, open_connected, send,
+};
 
 /// About one TCP segment in five dropped on output, at random.
 const DROP_20_PERCENT: &str = "table inet loss {
@@ -211,4 +221,116 @@ fn under_total_loss_the_client_gives_up_within_its_bound() {
         "{}",
         server.stdout
     );
+}
+
+/// Every TCP segment to the server's address and port dropped on output.
+const DROP_TO_SERVER: &str = "table ip drop_to_server {
+    chain output {
+        type filter hook output priority 0;
+        ip daddr 127.0.0.1 tcp dport 50000 drop
+    }
+}";
+
+/// The next segment `socket` reads within its timeout, if any.
+fn next_read(socket: &RawSocket) -> Option<Vec<u8>> {
+    let mut buf = vec![0; MAX_PACKET];
+    let len = socket.recv(&mut buf).ok()?;
+    Some(buf[..len].to_vec())
+}
+
+#[test]
+fn a_write_dropped_by_nft_fails_with_eperm() {
+    let test = "a_write_dropped_by_nft_fails_with_eperm";
+    if !nft_installed(test) {
+        return;
+    }
+    // A client's raw socket writes the first request twice: before and after
+    // an OUTPUT rule that drops it. A witness at the server's address reads
+    // what arrives from the client's.
+    let request = data_segment(CLIENT, SERVER, SeqNumber(1), SeqNumber(1), REQUEST);
+    let Some((before, arrived, after, arrived_after)) =
+        in_private_network(test, || {
+            let client =
+                open_connected(CLIENT, SERVER).expect("the client's socket");
+            let witness = open_connected(SERVER, CLIENT).expect("the witness");
+            witness
+                .set_recv_timeout(Duration::from_millis(300))
+                .expect("SO_RCVTIMEO");
+            let before = send(&client, &request).map_err(|e| e.errno);
+            let arrived = next_read(&witness);
+            nft(DROP_TO_SERVER);
+            let after = send(&client, &request).map_err(|e| e.errno);
+            (before, arrived, after, next_read(&witness))
+        })
+    else {
+        return;
+    };
+    // Without the rule the write succeeds and the segment goes out.
+    assert_eq!(before, Ok(()));
+    let arrived = arrived.expect("the first request reached 127.0.0.1");
+    assert_eq!(&arrived[20..], &request[..]);
+    // With it, write() itself fails with EPERM, and nothing is sent.
+    assert_eq!(after, Err(Errno::EPERM));
+    assert_eq!(arrived_after, None, "a dropped segment arrived");
+}
+
+/// The kernel's RSTs, and only them, dropped on output: those from the
+/// server's address and port (to the client's requests) and from the
+/// client's (to the server's replies). The kernel still builds them.
+const DROP_THE_KERNELS_RSTS: &str = "table ip quiet {
+    chain output {
+        type filter hook output priority 0;
+        ip saddr . tcp sport { 127.0.0.1 . 50000, 127.0.0.2 . 50001 } tcp flags rst drop
+    }
+}";
+
+#[test]
+fn an_nft_rule_dropping_the_kernels_rsts_leaves_zero_rsts_per_round_trip() {
+    let test =
+        "an_nft_rule_dropping_the_kernels_rsts_leaves_zero_rsts_per_round_trip";
+    if !nft_installed(test) {
+        return;
+    }
+    const COUNT: u64 = 20;
+    let args = ["--count", "20", "--interval", "0"];
+    // The same echo twice in one namespace: without the rule, then with it.
+    let Some((loud, quiet)) = in_private_network(test, || {
+        let loud = echo(&args);
+        nft(DROP_THE_KERNELS_RSTS);
+        (loud, echo(&args))
+    }) else {
+        return;
+    };
+    for (name, (server, client)) in [("without", &loud), ("with", &quiet)] {
+        println!("{name} the rule:\n{}", summary(client));
+        println!("client: ignored {}", ignored_line(client, "client"));
+        println!("server: ignored {}", ignored_line(server, "server"));
+        assert_eq!(client.code(), 0, "{name} the rule: {client:?}");
+        assert_eq!(server.code(), 0, "{name} the rule: {server:?}");
+        // Every message answered, at the first try.
+        assert_eq!(
+            summary(client),
+            format!(
+                "client: sent {COUNT} requests, {COUNT} replies received, 0 lost"
+            ),
+            "{name} the rule"
+        );
+        assert!(
+            server.stdout.contains(&format!(
+                "server: received {COUNT} requests, sent {COUNT} replies"
+            )),
+            "{name} the rule: {}",
+            server.stdout
+        );
+        assert_eq!(refused(client, "client") + refused(server, "server"), 0);
+    }
+    // Without the rule, one RST per round trip on each side: the kernel's
+    // answer to each segment the side wrote.
+    let (server, client) = &loud;
+    assert_eq!(ignored(client, "client", "kernel-rst"), COUNT);
+    assert_eq!(ignored(server, "server", "kernel-rst"), COUNT);
+    // With it, none: 0 RSTs per round trip, on both sides.
+    let (server, client) = &quiet;
+    assert_eq!(ignored(client, "client", "kernel-rst"), 0);
+    assert_eq!(ignored(server, "server", "kernel-rst"), 0);
 }
