@@ -96,8 +96,9 @@ fn demo_runs_without_root_in_a_user_namespace() {
     if !testing::is_root() {
         skip(
             test,
-            "not root, so no uid to switch to; \
-             demo_reads_only_the_peers_segments already ran without root",
+            "needs root: it switches to uid 65534 to start the demo as another \
+             user; run as you, demo_reads_only_the_peers_segments already showed \
+             the demo without root",
         );
         return;
     }

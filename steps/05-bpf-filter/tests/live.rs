@@ -1,8 +1,7 @@
 //! The filter on real raw sockets, with real kernel RSTs: each test runs its
-//! socket code on a thread that first moves into a new network namespace
-//! (`unshare(CLONE_NEWNET)` acts on the calling thread only). That needs
-//! CAP_SYS_ADMIN: as root (as in CI) the tests run, otherwise they print
-//! `skipped: ...`. Every packet stays on that namespace's `lo`.
+//! socket code in a private network namespace of its own
+//! (`testing::in_private_network`), as an ordinary user as well as root.
+//! Every packet stays on that namespace's `lo`.
 //!
 //! Each test keeps a witness next to the filtered socket: the same socket
 //! without the filter. What the witness reads shows that the segments the
