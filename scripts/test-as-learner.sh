@@ -80,7 +80,7 @@ passed=$(grep -E '^test result: ' "$log" | awk '{n += $4} END {print n + 0}')
 failed=$(grep -E '^test result: ' "$log" | awk '{n += $6} END {print n + 0}')
 skipped=$(grep -E '^skipped: ' "$log" || true)
 wrong=$(printf '%s\n' "$skipped" | grep -v -E '^skipped: [^:]+: needs root' | grep -v '^$' || true)
-echo "test-as-learner: $passed passed, $failed failed, $(printf '%s' "$skipped" | grep -c '^skipped:' || true) skipped (each needs root)"
+echo "test-as-learner: $passed passed, $failed failed, $(printf '%s' "$skipped" | grep -c '^skipped:' || true) skipped"
 printf '%s\n' "$skipped" | sed -n 's/^skipped: \([^:]*\):.*/  skipped: \1/p'
 if [ "$status" -ne 0 ]; then
     cat "$log" >&2
