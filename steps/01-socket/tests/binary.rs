@@ -196,7 +196,7 @@ fn nobody_captures_without_sudo_in_a_user_namespace() {
     if !testing::is_root() {
         skip(
             TEST,
-            &format!("only root can run the binary as uid {NOBODY}"),
+            &format!("needs root: only root can run the binary as uid {NOBODY}"),
         );
         return;
     }
@@ -227,7 +227,10 @@ fn without_cap_net_raw_socket_fails_with_eperm_and_the_remedies() {
     const TEST: &str =
         "without_cap_net_raw_socket_fails_with_eperm_and_the_remedies";
     if !testing::is_root() {
-        skip(TEST, "only root can drop a capability for the child");
+        skip(
+            TEST,
+            "needs root: only root can drop a capability for the child",
+        );
         return;
     }
     let mut command = Command::new(BIN);

@@ -286,7 +286,7 @@ fn help_prints_usage_and_exits_0() {
 fn as_nobody_without_sudo_it_tells_the_same_story() {
     let test = "as_nobody_without_sudo_it_tells_the_same_story";
     if !testing::is_root() {
-        skip(test, "needs root to switch to uid 65534");
+        skip(test, "needs root: only root can switch to uid 65534");
         return;
     }
     // The checkout may sit under a 0700 home: run a copy from a 0755 dir.

@@ -180,9 +180,12 @@ fn help_prints_usage_and_exits_0() {
 
 #[test]
 fn runs_without_sudo_as_uid_65534() {
-    let test = "runs_without_sudo";
+    let test = "runs_without_sudo_as_uid_65534";
     if !testing::is_root() {
-        skip(test, "not root; the other tests ran unprivileged");
+        skip(
+            test,
+            "needs root: it runs the program as uid 65534 (the other tests ran it unprivileged)",
+        );
         return;
     }
     let copy = PublicCopy::new(BIN, test);
