@@ -11,7 +11,14 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-use nix::sys::socket::{MsgFlags, SockaddrIn, sendto};
+use std::net::{Ipv6Addr, SocketAddrV6};
+
+use nix::errno::Errno;
+use nix::sys::socket::{
+    AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrIn,
+    SockaddrIn6, recv, sendto, setsockopt, socket, sockopt,
+};
+use nix::sys::time::TimeVal;
 use step_01_socket::testing::in_private_network;
 use step_01_socket::{
     ChecksumStatus, Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, TcpFlags,
@@ -178,4 +185,67 @@ fn the_kernels_syn_has_a_partial_checksum_and_its_rst_a_full_one() {
             ("[R.]".to_owned(), ChecksumStatus::Correct)
         ]
     );
+}
+
+#[test]
+fn an_empty_nonblocking_raw_socket_reads_eagain() {
+    let Some(result) =
+        in_private_network("an_empty_nonblocking_raw_socket_reads_eagain", || {
+            let socket = RawSocket::open(Family::AfInet).expect("socket(SOCK_RAW)");
+            socket.set_nonblocking().expect("O_NONBLOCK");
+            // Nothing was sent in this namespace: nothing is queued.
+            let mut buf = vec![0u8; MAX_PACKET];
+            socket.recv(&mut buf)
+        })
+    else {
+        return;
+    };
+    match result {
+        Err(RecvError::Sys(error)) => assert_eq!(error.errno, Errno::EAGAIN),
+        other => panic!("expected EAGAIN, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_ipv6_raw_read_has_no_ipv6_header() {
+    let Some((segment, read)) =
+        in_private_network("an_ipv6_raw_read_has_no_ipv6_header", || {
+            let open6 = || {
+                socket(
+                    AddressFamily::Inet6,
+                    SockType::Raw,
+                    SockFlag::empty(),
+                    SockProtocol::Tcp,
+                )
+                .expect("socket(AF_INET6, SOCK_RAW, IPPROTO_TCP)")
+            };
+            let (sender, reader) = (open6(), open6());
+            let timeout = TimeVal::new(0, 200_000);
+            setsockopt(&reader, sockopt::ReceiveTimeout, &timeout).expect("timeout");
+            // A TCP header from port 50001 to port 50000 and "Hello server".
+            // The kernel computes no TCP checksum for us and a raw reader checks
+            // none, so the field may stay 0 here: only the bytes matter.
+            let mut segment = vec![0u8; 20];
+            segment[0..2].copy_from_slice(&50001u16.to_be_bytes());
+            segment[2..4].copy_from_slice(&50000u16.to_be_bytes());
+            segment[12] = 5 << 4; // data offset: 5 words
+            segment[13] = 0x18; // PSH|ACK
+            segment.extend_from_slice(b"Hello server");
+            let to =
+                SockaddrIn6::from(SocketAddrV6::new(Ipv6Addr::LOCALHOST, 0, 0, 0));
+            sendto(sender.as_raw_fd(), &segment, &to, MsgFlags::empty())
+                .expect("sendto ::1");
+            let mut buf = vec![0u8; MAX_PACKET];
+            let len = recv(reader.as_raw_fd(), &mut buf, MsgFlags::empty())
+                .expect("a packet");
+            (segment, buf[..len].to_vec())
+        })
+    else {
+        return;
+    };
+    // An IPv4 raw read starts with 0x45 and 20 bytes of header; an IPv6 one
+    // starts with the TCP header itself: the ports come first.
+    assert_eq!(read.len(), segment.len(), "no 40-byte IPv6 header in front");
+    assert_eq!(read[0..4], [0xc3, 0x51, 0xc3, 0x50], "ports 50001 > 50000");
+    assert_eq!(read, segment);
 }
