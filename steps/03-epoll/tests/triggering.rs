@@ -103,3 +103,50 @@ fn a_registration_whose_fd_was_closed_cannot_be_deleted() {
     // By the dup: ENOENT, the key is (file, the closed number), not (file, dup).
     assert_eq!(set.delete(&dup).expect_err("DEL").errno, Errno::ENOENT);
 }
+
+/// The tutorial's loop: each wait, handle `events[0]` alone (drain it) and
+/// wait again. Three pipes are ready at once; after five rounds, which tokens
+/// were handled, and how many bytes wait unread in the others.
+fn first_event_only(interest: Flags) -> (Vec<u64>, usize) {
+    let set = EventSet::new().expect("epoll_create1");
+    let pipes: Vec<(OwnedFd, OwnedFd)> =
+        (0..3).map(|_| pipe().expect("pipe")).collect();
+    for (token, (reader, writer)) in (1u64..).zip(&pipes) {
+        set.add(reader, token, interest).expect("ADD");
+        write(writer, b"Hello server").expect("write");
+    }
+    let mut handled = Vec::new();
+    for _ in 0..5 {
+        let seen = ready(&set, QUICK);
+        let Some(&(token, _)) = seen.first() else {
+            continue; // the wait timed out: nothing reported
+        };
+        let (reader, _) = &pipes[token as usize - 1];
+        let mut buf = [0u8; 64];
+        assert_eq!(read(reader, &mut buf), Ok(12), "drain token {token}");
+        handled.push(token);
+    }
+    let mut unread = 0;
+    for (reader, _) in &pipes {
+        fcntl(reader, FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK)).expect("fl");
+        let mut buf = [0u8; 64];
+        unread += read(reader, &mut buf).unwrap_or(0);
+    }
+    (handled, unread)
+}
+
+#[test]
+fn edge_triggered_loop_reading_only_events_0_starves_the_other_fds() {
+    // Edge-triggered: one wait reports all three, the loop handles the first,
+    // and the other two never get another event: their 24 bytes sit unread
+    // for as long as no new data arrives for them.
+    let (handled, unread) = first_event_only(Flags::EPOLLIN | Flags::EPOLLET);
+    assert_eq!(handled.len(), 1, "handled {handled:?}");
+    assert_eq!(unread, 24);
+    // Level-triggered, the same loop is only slow: the others are reported
+    // again on the next waits, one per round.
+    let (mut handled, unread) = first_event_only(Flags::EPOLLIN);
+    handled.sort();
+    assert_eq!(handled, [1, 2, 3]);
+    assert_eq!(unread, 0);
+}
