@@ -1,0 +1,130 @@
+//! The program output chapter 4 shows, made by running the program as the book
+//! says. The book includes these snapshots, so what it shows is what the code
+//! prints today; a change in the output fails here until the snapshot is
+//! reviewed again.
+
+mod common;
+
+use std::process::Command;
+
+use common::{BIN, Finished, Running, command, run};
+use nix::sys::signal::Signal;
+use step_01_socket::testing::in_private_network;
+
+/// The demo's first line says whose namespace it made, which differs between
+/// root ("a private network namespace ...") and an ordinary user ("uid N runs
+/// as root of a private user+network namespace ..."): the book says both.
+const NAMESPACE_LINE: (&str, &str) =
+    (r"(?m)^namespace: .*$", "namespace: [private]");
+
+/// The demo with `args`, started as `cargo run -p step-04-echo -- args` would,
+/// not through sudo; `None` if no namespace could be entered (said as a skip).
+fn run_demo(test: &str, args: &[&str]) -> Option<Finished> {
+    let mut demo = command(args);
+    demo.env_remove("SUDO_UID").env_remove("SUDO_GID");
+    let demo = run(demo);
+    if demo.skipped(test) {
+        return None;
+    }
+    assert_eq!(demo.code(), 0, "{demo:?}");
+    Some(demo)
+}
+
+#[test]
+fn demo() {
+    let Some(demo) = run_demo("demo", &[]) else {
+        return;
+    };
+    insta::with_settings!({filters => vec![NAMESPACE_LINE]}, {
+        insta::assert_snapshot!("demo", demo.stdout);
+    });
+}
+
+#[test]
+fn demo_verbose() {
+    let Some(demo) = run_demo("demo_verbose", &["--count", "2", "-v"]) else {
+        return;
+    };
+    insta::with_settings!({filters => vec![NAMESPACE_LINE]}, {
+        insta::assert_snapshot!("demo_verbose", demo.stdout);
+    });
+}
+
+/// The two terminals of the book: `server 127.0.0.1 -v`, then
+/// `client 127.0.0.1 --count 3 -v`, then Ctrl+C to the server; both in one
+/// private namespace, as `scripts/netns.sh` makes it.
+#[test]
+fn two_terminals() {
+    let Some((server, client)) = in_private_network("two_terminals", || {
+        let mut server = Running::spawn(command(&["server", "127.0.0.1", "-v"]));
+        assert!(server.wait_for("server: answering"), "the server started");
+        let client = run(command(&["client", "127.0.0.1", "--count", "3", "-v"]));
+        server.signal(Signal::SIGINT);
+        (server.finish(), client)
+    }) else {
+        return;
+    };
+    assert_eq!(client.code(), 0, "{client:?}");
+    assert_eq!(server.code(), 0, "{server:?}");
+    insta::assert_snapshot!("two_terminals_client", client.stdout);
+    insta::assert_snapshot!("two_terminals_server", server.stdout);
+}
+
+#[test]
+fn client_without_a_server() {
+    let Some(client) = in_private_network("client_without_a_server", || {
+        run(command(&[
+            "client",
+            "127.0.0.1",
+            "--count",
+            "2",
+            "--timeout",
+            "100ms",
+            "--tries",
+            "3",
+        ]))
+    }) else {
+        return;
+    };
+    assert_eq!(client.code(), 1, "{client:?}");
+    insta::assert_snapshot!("client_without_a_server", client.stdout);
+}
+
+/// `server 127.0.0.1` without CAP_NET_RAW. `unshare --user` puts it in a new
+/// user namespace that holds no capability over the current network, which is
+/// what an ordinary user outside any namespace has, and for root as well.
+#[test]
+fn without_cap_net_raw() {
+    let mut server = Command::new("unshare");
+    server.args(["--user", BIN, "server", "127.0.0.1"]);
+    let server = run(server);
+    assert_eq!(server.code(), 1, "{server:?}");
+    insta::assert_snapshot!("without_cap_net_raw", server.stderr);
+}
+
+/// A fresh namespace whose `lo` is still down: the `ip link set lo up` that
+/// `scripts/netns.sh` does, forgotten.
+#[test]
+fn lo_down() {
+    let mut client = Command::new("unshare");
+    client.args(["--user", "--map-root-user", "--net", BIN]);
+    client.args(["client", "127.0.0.1", "--count", "1"]);
+    let client = run(client);
+    if client.skipped("lo_down") {
+        return;
+    }
+    assert_eq!(client.code(), 1, "{client:?}");
+    insta::assert_snapshot!("lo_down", client.stderr);
+}
+
+#[test]
+fn not_a_loopback_address() {
+    let Some(server) = in_private_network("not_a_loopback_address", || {
+        run(command(&["server", "10.0.0.1"]))
+    }) else {
+        return;
+    };
+    assert_eq!(server.code(), 2, "{server:?}");
+    assert_eq!(server.stdout, "", "refused before anything is opened");
+    insta::assert_snapshot!("not_a_loopback_address", server.stderr);
+}
