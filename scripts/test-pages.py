@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Writes the book's test pages, one section per test, from the test sources.
+
+Each page book/src/tests/step-0N.md is made from its template
+book/tests-templates/step-0N.md: every fenced block that holds only an
+{{#include FILE[:ANCHOR]}} of a file with #[test] functions becomes one
+section per test: its name as a heading (so a chapter links straight to it),
+the command that runs it alone, a note where it needs root, and its code
+(doc comment, attributes and body), without ANCHOR marker lines. Blocks that
+include files without tests (helpers) are kept as they are.
+
+usage: scripts/test-pages.py [--check]
+  --check   write nothing; exit 1 if a committed page differs from what this
+            would write (the test sources changed, the pages were not
+            regenerated).
+"""
+
+import pathlib
+import re
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "book" / "tests-templates"
+PAGES = ROOT / "book" / "src" / "tests"
+
+BLOCK = re.compile(
+    r"^```rust,ignore\n\{\{#include ([^}:\s]+)(?::([A-Za-z_][A-Za-z0-9_]*))?\}\}\n```\n",
+    re.M,
+)
+ANCHOR_LINE = re.compile(r"^\s*//\s*ANCHOR(_END)?:")
+
+
+def package_of(path):
+    """steps/01-socket/... -> (package, crate dir)."""
+    rel = path.relative_to(ROOT)
+    step = rel.parts[1]  # e.g. 01-socket
+    return "step-" + step, ROOT / "steps" / step
+
+
+def tests_in(path, anchor):
+    """(name, code, ignored, needs_root) for each #[test] fn of the file, within
+    the ANCHOR region if one is named, in file order."""
+    lines = path.read_text().splitlines()
+    lo, hi = 0, len(lines)
+    if anchor:
+        for i, line in enumerate(lines):
+            if re.search(rf"ANCHOR:\s*{anchor}\b", line):
+                lo = i
+            if re.search(rf"ANCHOR_END:\s*{anchor}\b", line):
+                hi = i
+    # Functions (not tests) whose body says "needs root": a test that calls
+    # one of them is root-only too.
+    # (Also one that calls such a function, and so on.)
+    bodies = {
+        m.group(2): m.group(3)
+        for m in re.finditer(
+            r"^(\s*)(?:pub )?fn (\w+)[^{;]*\{\n(.*?)^\1\}", path.read_text(), re.S | re.M
+        )
+    }
+    root_helpers = {name for name, body in bodies.items() if "needs root" in body}
+    while True:
+        more = {
+            name
+            for name, body in bodies.items()
+            if name not in root_helpers
+            and any(re.search(rf"\b{h}\(", body) for h in root_helpers)
+        }
+        if not more:
+            break
+        root_helpers |= more
+    found = []
+    i = lo
+    while i < hi:
+        if lines[i].strip() != "#[test]":
+            i += 1
+            continue
+        start = i
+        while start > lo and (
+            lines[start - 1].strip().startswith("///")
+            or lines[start - 1].strip().startswith("#[")
+        ):
+            start -= 1
+        j = i
+        while not re.match(r"^\s*(pub )?fn \w+", lines[j]):
+            j += 1
+        indent = re.match(r"^(\s*)", lines[j]).group(1)
+        name = re.search(r"fn (\w+)", lines[j]).group(1)
+        end = j
+        while lines[end] != indent + "}":
+            end += 1
+        code_lines = [l for l in lines[start : end + 1] if not ANCHOR_LINE.match(l)]
+        # Dedent a test inside `mod tests`.
+        code = "\n".join(l[len(indent):] if l.startswith(indent) else l for l in code_lines)
+        attrs = "\n".join(lines[start:j])
+        body = "\n".join(lines[j : end + 1])
+        ignored = "#[ignore" in attrs
+        needs_root = "needs root" in body or any(
+            re.search(rf"\b{h}\(", body) for h in root_helpers
+        )
+        found.append((name, code, ignored, needs_root))
+        i = end + 1
+    return found
+
+
+def command(path, name, ignored):
+    package, crate = package_of(path)
+    rel = path.relative_to(crate)
+    flags = "--exact --include-ignored" if ignored else "--exact"
+    if rel.parts[0] == "tests":
+        target = f"--test {rel.parts[1][:-3]}"
+        full = name
+    else:
+        target = "--lib"
+        module = "::".join(rel.with_suffix("").parts[1:])
+        module = module.removesuffix("::mod").removesuffix("lib")
+        full = f"{module}::tests::{name}" if module else f"tests::{name}"
+    return f"cargo test -p {package} {target} {full} -- {flags}"
+
+
+BOOK_OUTPUT = """
+## `tests/book_output.rs`
+
+The program output the chapters show: each block is made by running the
+program as the chapter says and pinned as a snapshot, so the book cannot
+drift from what the code prints.
+
+```rust,ignore
+{{#include ../../../steps/%s/tests/book_output.rs}}
+```
+"""
+
+
+def render(template_path):
+    text = template_path.read_text()
+    # Every step's book_output.rs gets its section, last.
+    step = template_path.stem.removeprefix("step-")
+    for crate in sorted((ROOT / "steps").glob(step + "-*")):
+        if (crate / "tests" / "book_output.rs").exists() and "book_output.rs" not in text:
+            text = text.rstrip("\n") + "\n" + BOOK_OUTPUT % crate.name
+    page_dir = PAGES
+    seen = {}
+
+    def expand(m):
+        path = (page_dir / m.group(1)).resolve()
+        tests = tests_in(path, m.group(2))
+        if not tests:
+            return m.group(0)
+        out = []
+        for name, code, ignored, needs_root in tests:
+            seen[name] = seen.get(name, 0) + 1
+            out.append(f"### `{name}`\n")
+            out.append("```sh\n" + command(path, name, ignored) + "\n```\n")
+            if needs_root:
+                out.append(
+                    "Needs root: its subject is root itself, so as an ordinary "
+                    "user it prints `skipped: ... needs root` (see "
+                    "[Which tests need root](index.md#which-tests-need-root)).\n"
+                )
+            out.append("```rust,ignore\n" + code + "\n```\n")
+        return "\n".join(out)
+
+    body = BLOCK.sub(expand, text)
+    twice = sorted(n for n, k in seen.items() if k > 1)
+    if twice:
+        sys.exit(f"error: {template_path.name}: tests named alike in one step: {twice}")
+    header = (
+        "<!-- Written by scripts/test-pages.py from "
+        f"book/tests-templates/{template_path.name}: edit that, then run it. -->\n\n"
+    )
+    return header + body
+
+
+def root_only():
+    """Every root-only test, as (step page, name)."""
+    names = []
+    for template in sorted(TEMPLATES.glob("step-*.md")):
+        for m in BLOCK.finditer(template.read_text()):
+            path = (PAGES / m.group(1)).resolve()
+            for name, _, _, needs_root in tests_in(path, m.group(2)):
+                if needs_root:
+                    names.append((template.name, name))
+    return names
+
+
+def missing_files():
+    """Test files with #[test]s that no template includes."""
+    included = set()
+    for template in TEMPLATES.glob("step-*.md"):
+        for m in BLOCK.finditer(template.read_text()):
+            included.add((PAGES / m.group(1)).resolve())
+    missing = []
+    for path in sorted((ROOT / "steps").glob("*/tests/**/*.rs")):
+        if "#[test]" in path.read_text() and path.resolve() not in included:
+            missing.append(str(path.relative_to(ROOT)))
+    return missing
+
+
+def main():
+    check = "--check" in sys.argv[1:]
+    stale = []
+    missing = [m for m in missing_files() if not m.endswith("/book_output.rs")]
+    if missing:
+        sys.exit("error: test files on no test page (add them to book/tests-templates): "
+                 + ", ".join(missing))
+    for template in sorted(TEMPLATES.glob("step-*.md")):
+        page = PAGES / template.name
+        text = render(template)
+        if check:
+            if not page.exists() or page.read_text() != text:
+                stale.append(str(page.relative_to(ROOT)))
+        else:
+            page.write_text(text)
+    # The index lists the root-only tests between two markers.
+    index = PAGES / "index.md"
+    listing = "\n".join(
+        f"- [`{name}`]({page}#{name})" for page, name in root_only()
+    )
+    current = index.read_text()
+    new = re.sub(
+        r"(<!-- root-only:start -->\n).*?(<!-- root-only:end -->)",
+        lambda m: m.group(1) + listing + "\n" + m.group(2),
+        current,
+        flags=re.S,
+    )
+    if check:
+        if new != current:
+            stale.append(str(index.relative_to(ROOT)))
+        if stale:
+            print("stale test pages (run scripts/test-pages.py): " + ", ".join(stale), file=sys.stderr)
+            sys.exit(1)
+    elif new != current:
+        index.write_text(new)
+
+
+if __name__ == "__main__":
+    main()
