@@ -7,7 +7,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{BIN, Finished, Running, command, run};
+use common::{BIN, Finished, Running, command, nft, nft_installed, run};
 use nix::sys::signal::Signal;
 use step_01_socket::testing::in_private_network;
 
@@ -127,4 +127,40 @@ fn not_a_loopback_address() {
     assert_eq!(server.code(), 2, "{server:?}");
     assert_eq!(server.stdout, "", "refused before anything is opened");
     insta::assert_snapshot!("not_a_loopback_address", server.stderr);
+}
+
+/// Chapter 6, when nothing gets through: an nft rule drops every TCP segment
+/// on its way out, and the client tries three requests three times each.
+#[test]
+fn total_loss() {
+    let test = "total_loss";
+    if !nft_installed(test) {
+        return;
+    }
+    let Some(client) = in_private_network(test, || {
+        nft("table inet loss {\n\
+               chain output {\n\
+                 type filter hook output priority 0;\n\
+                 meta l4proto tcp drop\n\
+               }\n\
+             }\n");
+        run(command(&[
+            "client",
+            "127.0.0.1",
+            "--addr",
+            "127.0.0.2",
+            "--count",
+            "3",
+            "--interval",
+            "0",
+            "--timeout",
+            "20ms",
+            "--tries",
+            "3",
+        ]))
+    }) else {
+        return;
+    };
+    assert_eq!(client.code(), 1, "{client:?}");
+    insta::assert_snapshot!("total_loss", client.stdout);
 }
