@@ -105,9 +105,10 @@ fn a_registration_whose_fd_was_closed_cannot_be_deleted() {
 }
 
 /// The tutorial's loop: each wait, handle `events[0]` alone (drain it) and
-/// wait again. Three pipes are ready at once; after five rounds, which tokens
-/// were handled, and how many bytes wait unread in the others.
-fn first_event_only(interest: Flags) -> (Vec<u64>, usize) {
+/// wait again. Three pipes are ready at once. After five rounds: how many
+/// events each wait returned, which tokens were handled, and how many bytes
+/// still wait unread in the pipes.
+fn first_event_only(interest: Flags) -> (Vec<usize>, Vec<u64>, usize) {
     let set = EventSet::new().expect("epoll_create1");
     let pipes: Vec<(OwnedFd, OwnedFd)> =
         (0..3).map(|_| pipe().expect("pipe")).collect();
@@ -115,9 +116,10 @@ fn first_event_only(interest: Flags) -> (Vec<u64>, usize) {
         set.add(reader, token, interest).expect("ADD");
         write(writer, b"Hello server").expect("write");
     }
-    let mut handled = Vec::new();
+    let (mut counts, mut handled) = (Vec::new(), Vec::new());
     for _ in 0..5 {
         let seen = ready(&set, QUICK);
+        counts.push(seen.len());
         let Some(&(token, _)) = seen.first() else {
             continue; // the wait timed out: nothing reported
         };
@@ -132,20 +134,23 @@ fn first_event_only(interest: Flags) -> (Vec<u64>, usize) {
         let mut buf = [0u8; 64];
         unread += read(reader, &mut buf).unwrap_or(0);
     }
-    (handled, unread)
+    (counts, handled, unread)
 }
 
 #[test]
 fn edge_triggered_loop_reading_only_events_0_starves_the_other_fds() {
-    // Edge-triggered: one wait reports all three, the loop handles the first,
-    // and the other two never get another event: their 24 bytes sit unread
-    // for as long as no new data arrives for them.
-    let (handled, unread) = first_event_only(Flags::EPOLLIN | Flags::EPOLLET);
+    // Edge-triggered: the first wait reports all three, the loop handles
+    // one, and every later wait returns 0 events although the other two
+    // pipes stay readable: their 24 bytes sit unread until new data arrives.
+    let (counts, handled, unread) =
+        first_event_only(Flags::EPOLLIN | Flags::EPOLLET);
+    assert_eq!(counts, [3, 0, 0, 0, 0]);
     assert_eq!(handled.len(), 1, "handled {handled:?}");
     assert_eq!(unread, 24);
-    // Level-triggered, the same loop is only slow: the others are reported
-    // again on the next waits, one per round.
-    let (mut handled, unread) = first_event_only(Flags::EPOLLIN);
+    // Level-triggered, the same loop is only slow: each wait reports the
+    // pipes still unread, and one more is handled per round.
+    let (counts, mut handled, unread) = first_event_only(Flags::EPOLLIN);
+    assert_eq!(counts, [3, 2, 1, 0, 0]);
     handled.sort();
     assert_eq!(handled, [1, 2, 3]);
     assert_eq!(unread, 0);
