@@ -7,9 +7,14 @@ mod common;
 
 use std::process::Command;
 
-use common::{BIN, Finished, Running, command, nft, nft_installed, run};
+use common::{
+    BIN, Finished, Injector, Running, command, ipv4_with_options, nft,
+    nft_installed, run,
+};
 use nix::sys::signal::Signal;
-use step_01_socket::testing::in_private_network;
+use step_01_socket::SeqNumber;
+use step_01_socket::testing::{in_private_network, with_ipv4_header};
+use step_02_bind_connect::{CLIENT, REQUEST, SERVER};
 
 /// The demo's first line says whose namespace it made, which differs between
 /// root ("a private network namespace ...") and an ordinary user ("uid N runs
@@ -163,4 +168,64 @@ fn total_loss() {
     };
     assert_eq!(client.code(), 1, "{client:?}");
     insta::assert_snapshot!("total_loss", client.stdout);
+}
+
+/// Chapter 6, hostile input: `server 127.0.0.1 --peer 127.0.0.2 -v` is sent
+/// four malformed packets, then a good request behind IPv4 options, written
+/// whole by an `IPPROTO_RAW` socket; then SIGINT. The packets are those of
+/// `tests/hostile.rs`, which checks what comes back on the wire.
+#[test]
+fn hostile_input() {
+    let Some(server) = in_private_network("hostile_input", || {
+        let request = step_02_bind_connect::data_segment(
+            CLIENT,
+            SERVER,
+            SeqNumber(1),
+            SeqNumber(1),
+            REQUEST,
+        );
+        let packet = |segment: &[u8]| {
+            with_ipv4_header(*CLIENT.ip(), *SERVER.ip(), 0x1234, segment)
+        };
+        let mut short_offset = request.clone();
+        short_offset[12] = 0x40; // data offset 4 words
+        let mut long_offset = request.clone();
+        long_offset[12] = 0xf0; // data offset 15 words in a 32-byte segment
+        let mut damaged = request.clone();
+        damaged[17] ^= 0x01; // the checksum's last bit flipped
+        let options = [0x01, 0x01, 0x01, 0x00]; // NOP, NOP, NOP, end: IHL 6
+        let packets = [
+            packet(&request[..10]), // the TCP header cut after 10 bytes
+            packet(&short_offset),
+            packet(&long_offset),
+            packet(&damaged),
+            ipv4_with_options(
+                *CLIENT.ip(),
+                *SERVER.ip(),
+                0x1235,
+                &options,
+                &request,
+            ),
+        ];
+        let mut server = Running::spawn(command(&[
+            "server",
+            "127.0.0.1",
+            "--peer",
+            "127.0.0.2",
+            "-v",
+        ]));
+        assert!(server.wait_for("until Ctrl+C"), "the server started");
+        let injector =
+            Injector::open().expect("socket(AF_INET, SOCK_RAW, IPPROTO_RAW)");
+        for packet in &packets {
+            injector.send(packet).expect("sendto");
+        }
+        assert!(server.wait_for("server:   wrote"), "a reply written");
+        server.signal(Signal::SIGINT);
+        server.finish()
+    }) else {
+        return;
+    };
+    assert_eq!(server.code(), 0, "{server:?}");
+    insta::assert_snapshot!("hostile_input", server.stdout);
 }
