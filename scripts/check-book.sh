@@ -6,7 +6,7 @@ MDBOOK_VERSION=0.5.4
 
 usage() {
     cat <<EOF
-usage: scripts/check-book.sh [--no-install] [--dest-dir DIR]
+usage: scripts/check-book.sh [--no-install] [--run-snapshots] [--dest-dir DIR]
 
 Builds book/ with mdBook $MDBOOK_VERSION and fails when
   - mdbook prints an ERROR or WARN line (a missing include file only logs an
@@ -15,7 +15,19 @@ Builds book/ with mdBook $MDBOOK_VERSION and fails when
     not have (mdBook renders that as an empty block), or a line range (the book
     includes code by anchor only);
   - a link between pages points to a missing page or #fragment;
-  - a link to a test page names a test function that its file does not have.
+  - a link to a test page names a test that has no section of its own there
+    (every test has one, written by scripts/test-pages.py, which must be
+    up to date);
+  - an ANCHOR or ANCHOR_END marker line shows on a page;
+  - an insta snapshot is included with its YAML header (include a .snap as
+    {{#include FILE.snap:5:}}, after its 4-line header);
+  - program output is pasted into a page instead of included from a snapshot
+    a test makes by running the program (a text or console block with a line
+    that starts with '\$ ' or with a prefix the programs print, such as
+    'server: ', may hold only '\$ command' lines and includes).
+
+With --run-snapshots it also runs, with CI=true, every test file whose
+snapshots the book includes, so output that drifted from the program fails.
 
 Installs mdbook with 'cargo install --locked' when it is missing, unless
 --no-install is given. The HTML goes to book/build, or to DIR.
@@ -23,11 +35,13 @@ EOF
 }
 
 install=yes
+run_snapshots=no
 dest=book/build
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help) usage; exit 0 ;;
         --no-install) install=no ;;
+        --run-snapshots) run_snapshots=yes ;;
         --dest-dir)
             [ $# -ge 2 ] || { echo "error: --dest-dir needs a directory" >&2; exit 2; }
             dest=$2
@@ -58,6 +72,9 @@ if ! have_version; then
     have_version || { echo "error: mdbook $MDBOOK_VERSION did not install" >&2; exit 1; }
 fi
 
+# The test pages are written from the test sources: they must be current.
+python3 scripts/test-pages.py --check
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
@@ -87,6 +104,14 @@ for md in sorted(src.rglob("*.md")):
         where = f"{md}: {{{{#{m.group(1)} {spec}}}}}"
         if not target.is_file():
             errors.append(f"{where}: no file {target}")
+            continue
+        if target.suffix == ".snap":
+            # After insta's header: ---, source:, expression:, ---.
+            head = target.read_text().splitlines()[:4]
+            if anchor != "5:":
+                errors.append(f"{where}: include a snapshot as {path}:5: (without its header)")
+            elif len(head) < 4 or head[0] != "---" or head[3] != "---":
+                errors.append(f"{where}: {target.name} has no 4-line header to skip")
             continue
         if not anchor:
             continue
@@ -125,28 +150,44 @@ for page in sorted(build.rglob("*.html")):
         if frag and target.suffix == ".html" and frag not in ids_of(target):
             errors.append(f"{page}: link to missing fragment {link}")
             continue
-        # 3. A link to a test page names a function of the included file.
-        if target.parent.name == "tests" and frag and target.suffix == ".html":
+        # 3. A link to a test page whose text names a test lands on that
+        # test's own section (### `name`, id name).
+        if target.parent.name == "tests" and target.suffix == ".html":
             names = re.findall(r"<code[^>]*>([A-Za-z_][A-Za-z0-9_]*)</code>", text)
-            if not names:
-                continue
-            page_md = src / "tests" / (target.stem + ".md")
-            heading = None
-            for line in page_md.read_text().splitlines():
-                if line.startswith("## "):
-                    title = line[3:].strip().strip("`")
-                    slug = re.sub(r"[^a-z0-9_\- ]", "", title.lower()).replace(" ", "-")
-                    if slug == frag:
-                        heading = title
-            if heading is None:
-                errors.append(f"{page}: {link}: no '## ' heading with that id in {page_md}")
-                continue
-            inc = include.search(page_md.read_text().split(f"## `{heading}`")[-1])
-            files = [(page_md.parent / inc.group(2).partition(":")[0]).resolve()] if inc else []
-            body = "".join(f.read_text() for f in files if f.is_file())
-            for name in names:
-                if not re.search(rf"\bfn\s+{re.escape(name)}\b", body):
-                    errors.append(f"{page}: {link}: no test fn {name} in {heading}")
+            if len(names) == 1 and "_" in names[0]:
+                page_md = src / "tests" / (target.stem + ".md")
+                heads = set(re.findall(r"^### `(\w+)`", page_md.read_text(), re.M))
+                if names[0] not in heads:
+                    errors.append(f"{page}: {link}: no test {names[0]} on {page_md}")
+                elif frag != names[0]:
+                    errors.append(f"{page}: {link}: lands on #{frag}, not on #{names[0]}")
+
+# 4. No ANCHOR marker shows on any page.
+for page in sorted(build.rglob("*.html")):
+    if page.name in ("print.html", "toc.html", "404.html"):
+        continue
+    for line in page.read_text(errors="replace").splitlines():
+        if re.search(r"ANCHOR(_END)?:", line):
+            errors.append(f"{page}: shows an ANCHOR marker: {line.strip()[:80]}")
+            break
+
+# 5. Program output is included from snapshots, never pasted.
+prefixes = (
+    "$ ", "namespace: ", "server: ", "client: ", "epoll: ", "socket: ", "error: ",
+    "privileges: ", "bench: ", '{"echo"', "capture: ", "kernel: ", "filter: ",
+    "wrote ", "read ", "mutate: ", "handled ",
+)
+fence = re.compile(r"^```(text|console)\n(.*?)^```", re.S | re.M)
+for md in sorted(src.rglob("*.md")):
+    text = md.read_text()
+    for m in fence.finditer(text):
+        lines = m.group(2).splitlines()
+        if not any(l.startswith(prefixes) for l in lines):
+            continue
+        if all(l.startswith("$ ") or include.fullmatch(l.strip()) for l in lines if l.strip()):
+            continue
+        line = text[: m.start()].count("\n") + 1
+        errors.append(f"{md}:{line}: program output pasted, not included from a snapshot: {lines[0][:60]}")
 
 if errors:
     print("\n".join(errors), file=sys.stderr)
@@ -154,3 +195,16 @@ if errors:
     sys.exit(1)
 print("book: built without warnings; includes, anchors, links and test names check out")
 PY
+
+if [ "$run_snapshots" = yes ]; then
+    # Each included steps/<crate>/tests/snapshots/<file>__<name>.snap belongs
+    # to 'cargo test -p step-<crate> --test <file>'; CI=true makes a snapshot
+    # that no longer matches the program's output fail instead of updating.
+    grep -rhoE '\{\{#include [^}]*steps/[^/]+/tests/snapshots/[a-z0-9_]+__[^}]*\.snap' book/src \
+        | sed -E 's|.*steps/([^/]+)/tests/snapshots/([a-z0-9_]+)__.*|\1 \2|' | sort -u \
+        | while read -r crate file; do
+            echo "check-book: cargo test -p step-$crate --test $file"
+            CI=true cargo test --quiet --locked -p "step-$crate" --test "$file" >&2 \
+                || { echo "error: the snapshots of step-$crate's tests/$file.rs differ from the program" >&2; exit 1; }
+        done
+fi
