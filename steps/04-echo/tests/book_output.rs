@@ -229,3 +229,30 @@ fn hostile_input() {
     assert_eq!(server.code(), 0, "{server:?}");
     insta::assert_snapshot!("hostile_input", server.stdout);
 }
+
+/// The line the demo prints when it was started through sudo and gives root
+/// up: played as the tests do, as root with `SUDO_UID` and `SUDO_GID` set, for
+/// chapter 4 (uid 1001) and chapter 6 (uid 65534).
+#[test]
+fn privileges_line_after_sudo() {
+    let test = "privileges_line_after_sudo";
+    if !step_01_socket::testing::is_root() {
+        step_01_socket::testing::skip(
+            test,
+            "needs root: its subject is root giving itself up after sudo; \
+             run it with `sudo -E cargo test -p step-04-echo --test book_output`",
+        );
+        return;
+    }
+    for uid in ["1001", "65534"] {
+        let mut demo = command(&["--count", "1"]);
+        demo.env("SUDO_UID", uid).env("SUDO_GID", uid);
+        let demo = run(demo);
+        if demo.skipped(test) {
+            return;
+        }
+        assert_eq!(demo.code(), 0, "{demo:?}");
+        let line = demo.lines_starting("privileges: ").join("\n");
+        insta::assert_snapshot!(format!("privileges_line_{uid}"), line);
+    }
+}
