@@ -256,3 +256,73 @@ fn privileges_line_after_sudo() {
         insta::assert_snapshot!(format!("privileges_line_{uid}"), line);
     }
 }
+
+/// Chapter 5: the demo recorded with `--pcap` (3 requests, `-v`), read back by
+/// tshark with checksum validation on, in the table `scripts/capture.sh`
+/// prints: the same tshark fields and the same column widths.
+#[test]
+fn capture_table() {
+    let test = "capture_table";
+    let Some(tshark) = step_01_socket::testing::find_program("tshark") else {
+        step_01_socket::testing::skip(
+            test,
+            "`tshark` is not installed (Debian: apt-get install \
+             --no-install-recommends tshark; .ci/run installs it)",
+        );
+        return;
+    };
+    let dir =
+        std::env::temp_dir().join(format!("book-output-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let pcap = dir.join("echo.pcap");
+    let pcap_arg = pcap.to_str().expect("a UTF-8 path");
+    let demo = run(command(&["--pcap", pcap_arg, "--count", "3", "-v"]));
+    if demo.skipped(test) {
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    assert_eq!(demo.code(), 0, "{demo:?}");
+    let fields = [
+        "frame.number",
+        "ip.src",
+        "tcp.srcport",
+        "ip.dst",
+        "tcp.dstport",
+        "tcp.flags.str",
+        "tcp.seq_raw",
+        "tcp.ack_raw",
+        "tcp.len",
+        "tcp.checksum",
+        "tcp.checksum.status",
+    ];
+    let mut tshark = Command::new(tshark);
+    tshark.args([
+        "-r",
+        pcap_arg,
+        "-o",
+        "tcp.check_checksum:TRUE",
+        "-T",
+        "fields",
+    ]);
+    for field in fields {
+        tshark.args(["-e", field]);
+    }
+    let out = tshark.output().expect("tshark runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{out:?}");
+    let header =
+        "no.\tsrc\tsport\tdst\tdport\tflags\tseq\tack\tlen\tchecksum\tstatus";
+    let rows = String::from_utf8(out.stdout).expect("UTF-8");
+    let mut table = String::new();
+    for row in std::iter::once(header).chain(rows.lines()) {
+        let c: Vec<&str> = row.split('\t').collect();
+        assert_eq!(c.len(), 11, "{row}");
+        // The widths of the awk printf in scripts/capture.sh; awk pads by
+        // characters, as format! does.
+        table += &format!(
+            "{:<3} {:<9} {:<5} {:<9} {:<5} {:<12} {:<10} {:<10} {:<3} {:<8} {}\n",
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10]
+        );
+    }
+    insta::assert_snapshot!("capture_table", table);
+}
