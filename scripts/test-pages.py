@@ -130,7 +130,9 @@ drift from what the code prints.
 """
 
 
-def render(template_path):
+def render(template_path, root_only):
+    """The page written from template_path; appends (page, name) of each
+    root-only test on it to root_only."""
     text = template_path.read_text()
     # Every step's book_output.rs gets its section, last.
     step = template_path.stem.removeprefix("step-")
@@ -151,6 +153,7 @@ def render(template_path):
             out.append(f"### `{name}`\n")
             out.append("```sh\n" + command(path, name, ignored) + "\n```\n")
             if needs_root:
+                root_only.append((template_path.name, name))
                 out.append(
                     "Needs root: its subject is root itself, so as an ordinary "
                     "user it prints `skipped: ... needs root` (see "
@@ -168,18 +171,6 @@ def render(template_path):
         f"book/tests-templates/{template_path.name}: edit that, then run it. -->\n\n"
     )
     return header + body
-
-
-def root_only():
-    """Every root-only test, as (step page, name)."""
-    names = []
-    for template in sorted(TEMPLATES.glob("step-*.md")):
-        for m in BLOCK.finditer(template.read_text()):
-            path = (PAGES / m.group(1)).resolve()
-            for name, _, _, needs_root in tests_in(path, m.group(2)):
-                if needs_root:
-                    names.append((template.name, name))
-    return names
 
 
 def missing_files():
@@ -202,9 +193,10 @@ def main():
     if missing:
         sys.exit("error: test files on no test page (add them to book/tests-templates): "
                  + ", ".join(missing))
+    root_only = []
     for template in sorted(TEMPLATES.glob("step-*.md")):
         page = PAGES / template.name
-        text = render(template)
+        text = render(template, root_only)
         if check:
             if not page.exists() or page.read_text() != text:
                 stale.append(str(page.relative_to(ROOT)))
@@ -213,7 +205,7 @@ def main():
     # The index lists the root-only tests between two markers.
     index = PAGES / "index.md"
     listing = "\n".join(
-        f"- [`{name}`]({page}#{name})" for page, name in root_only()
+        f"- [`{name}`]({page}#{name})" for page, name in root_only
     )
     current = index.read_text()
     new = re.sub(
