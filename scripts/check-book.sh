@@ -6,7 +6,7 @@ MDBOOK_VERSION=0.5.4
 
 usage() {
     cat <<EOF
-usage: scripts/check-book.sh [--no-install] [--run-snapshots] [--dest-dir DIR]
+usage: scripts/check-book.sh [--no-install] [--no-tests] [--dest-dir DIR]
 
 Builds book/ with mdBook $MDBOOK_VERSION and fails when
   - mdbook prints an ERROR or WARN line (a missing include file only logs an
@@ -28,8 +28,12 @@ Builds book/ with mdBook $MDBOOK_VERSION and fails when
     a '<!-- recorded run: why -->' line right above it says why it cannot be
     a snapshot (chance or the clock shapes it); those are listed.
 
-With --run-snapshots it also runs, with CI=true, every test file whose
-snapshots the book includes, so output that drifted from the program fails.
+Then it runs, with CI=true, every test file whose snapshots the book
+includes, so output that drifted from the program fails (a .snap named
+<file>__<name>.snap under steps/<crate>/tests/snapshots belongs to
+'cargo test -p step-<crate> --test <file>'). --no-tests skips that, for a
+quick look at the book alone (--run-snapshots, the old opt-in, is accepted
+and changes nothing).
 
 Installs mdbook with 'cargo install --locked' when it is missing, unless
 --no-install is given. The HTML goes to book/build, or to DIR.
@@ -37,12 +41,13 @@ EOF
 }
 
 install=yes
-run_snapshots=no
+run_snapshots=yes
 dest=book/build
 while [ $# -gt 0 ]; do
     case "$1" in
         -h | --help) usage; exit 0 ;;
         --no-install) install=no ;;
+        --no-tests) run_snapshots=no ;;
         --run-snapshots) run_snapshots=yes ;;
         --dest-dir)
             [ $# -ge 2 ] || { echo "error: --dest-dir needs a directory" >&2; exit 2; }
@@ -114,6 +119,18 @@ for md in sorted(src.rglob("*.md")):
                 errors.append(f"{where}: include a snapshot as {path}:5: (without its header)")
             elif len(head) < 4 or head[0] != "---" or head[3] != "---":
                 errors.append(f"{where}: {target.name} has no 4-line header to skip")
+            # The rerun below finds the test file by the snapshot's place and name.
+            owner = re.fullmatch(
+                r"steps/([^/]+)/tests/snapshots/([a-z0-9_]+)__[^/]+\.snap",
+                str(target.relative_to(pathlib.Path.cwd())),
+            )
+            if not owner or not (
+                pathlib.Path("steps") / owner.group(1) / "tests" / (owner.group(2) + ".rs")
+            ).is_file():
+                errors.append(
+                    f"{where}: not steps/<crate>/tests/snapshots/<file>__<name>.snap "
+                    "of an existing tests/<file>.rs, so no rerun would compare it"
+                )
             continue
         if not anchor:
             continue
