@@ -28,8 +28,9 @@ Builds book/ with mdBook $MDBOOK_VERSION and fails when
     a '<!-- recorded run: why -->' line right above it says why it cannot be
     a snapshot (chance or the clock shapes it); those are listed.
 
-Then it runs, with CI=true, every test file whose snapshots the book
-includes, so output that drifted from the program fails (a .snap named
+Then it runs every test file whose snapshots the book includes, with
+INSTA_UPDATE=no (and CI=true as root), so output that drifted from the
+program fails (a .snap named
 <file>__<name>.snap under steps/<crate>/tests/snapshots belongs to
 'cargo test -p step-<crate> --test <file>'). --no-tests skips that, for a
 quick look at the book alone (--run-snapshots, the old opt-in, is accepted
@@ -234,13 +235,18 @@ PY
 
 if [ "$run_snapshots" = yes ]; then
     # Each included steps/<crate>/tests/snapshots/<file>__<name>.snap belongs
-    # to 'cargo test -p step-<crate> --test <file>'; CI=true makes a snapshot
-    # that no longer matches the program's output fail instead of updating.
+    # to 'cargo test -p step-<crate> --test <file>'. INSTA_UPDATE=no makes a
+    # snapshot that no longer matches the program's output fail and writes
+    # nothing. As root (CI) CI=true also makes a skipped test fail; an ordinary
+    # user's root-only tests skip, as they do in 'cargo test'.
+    ci=${CI:-}
+    [ "$(id -u)" -eq 0 ] && ci=true
     grep -rhoE '\{\{#include [^}]*steps/[^/]+/tests/snapshots/[a-z0-9_]+__[^}]*\.snap' book/src \
         | sed -E 's|.*steps/([^/]+)/tests/snapshots/([a-z0-9_]+)__.*|\1 \2|' | sort -u \
         | while read -r crate file; do
             echo "check-book: cargo test -p step-$crate --test $file"
-            CI=true cargo test --quiet --locked -p "step-$crate" --test "$file" >&2 \
+            CI=$ci INSTA_UPDATE=no INSTA_FORCE_PASS=0 \
+                cargo test --quiet --locked -p "step-$crate" --test "$file" >&2 \
                 || { echo "error: the snapshots of step-$crate's tests/$file.rs differ from the program" >&2; exit 1; }
         done
 fi
