@@ -22,11 +22,12 @@ Builds book/ with mdBook $MDBOOK_VERSION and fails when
   - an insta snapshot is included with its YAML header (include a .snap as
     {{#include FILE.snap:5:}}, after its 4-line header);
   - program output is pasted into a page instead of included from a snapshot
-    a test makes by running the program (a text or console block with a line
+    a test makes by running the program (a block, not Rust, with a line
     that starts with '\$ ' or with a prefix the programs print, such as
     'server: ', may hold only '\$ command' lines, '...' and includes), unless
     a '<!-- recorded run: why -->' line right above it says why it cannot be
-    a snapshot (chance or the clock shapes it); those are listed.
+    a snapshot (chance or the clock shapes it); those are listed. A line that
+    a snapshot holds (16 characters or more) counts as output too.
 
 Then it runs every test file whose snapshots the book includes, with
 INSTA_UPDATE=no (and CI=true as root), so output that drifted from the
@@ -195,19 +196,35 @@ for page in sorted(build.rglob("*.html")):
 prefixes = (
     "$ ", "namespace: ", "server: ", "client: ", "epoll: ", "socket: ", "error: ",
     "privileges: ", "bench: ", '{"echo"', "capture: ", "kernel: ", "filter: ",
-    "wrote ", "read ", "mutate: ", "handled ",
+    "wrote ", "read ", "mutate: ", "handled ", "signal: ", "pcap: ", "connect: ",
+    "usage: ", "witness: ", "timer armed", "epoll_wait(", "EPOLL_CTL_", "socket(AF_INET",
+    "socket(PF_INET", "AF_INET = ", "connecting a kernel TCP socket",
 )
-fence = re.compile(r"^```(text|console)\n(.*?)^```", re.S | re.M)
+# Every fenced block, so that a closing fence is never taken for an opening
+# one; the output check looks at those that are not Rust.
+fence = re.compile(r"^```([^\n]*)\n(.*?)^```", re.S | re.M)
 # A run that chance or the clock shapes (a loss pattern, a pid, a benchmark)
 # cannot be a snapshot: such a block must say so right above it, with
 # <!-- recorded run: why --> , and is listed, so the exceptions stay in view.
 recorded = re.compile(r"<!-- recorded run: (.+) -->")
 recorded_runs = []
+# A line of 16 characters or more that a snapshot holds is output too, even
+# without a known prefix (a hex dump, a table).
+snapshot_lines = {
+    line.strip()
+    for snap in pathlib.Path("steps").rglob("*.snap")
+    for line in snap.read_text().splitlines()[4:]
+    if len(line.strip()) >= 16
+}
 for md in sorted(src.rglob("*.md")):
     text = md.read_text()
     for m in fence.finditer(text):
+        if m.group(1).startswith("rust"):
+            continue
         lines = m.group(2).splitlines()
-        if not any(l.startswith(prefixes) for l in lines):
+        if not any(
+            l.startswith(prefixes) or l.strip() in snapshot_lines for l in lines
+        ):
             continue
         if all(
             l.startswith("$ ") or l.strip() == "..." or include.fullmatch(l.strip())
