@@ -5,7 +5,7 @@ Each page book/src/tests/step-0N.md is made from its template
 book/tests-templates/step-0N.md: every fenced block that holds only an
 {{#include FILE[:ANCHOR]}} of a file with #[test] functions becomes one
 section per test: its name as a heading (so a chapter links straight to it),
-the command that runs it alone, a note where it needs root, and its code
+the file it is in, the command that runs it alone, a note where it needs root, and its code
 (doc comment, attributes and body), without ANCHOR marker lines. Blocks that
 include files without tests (helpers) are kept as they are.
 
@@ -151,6 +151,7 @@ def render(template_path, root_only):
         for name, code, ignored, needs_root in tests:
             seen[name] = seen.get(name, 0) + 1
             out.append(f"### `{name}`\n")
+            out.append(f"In `{path.relative_to(ROOT)}`; run it alone with:\n")
             out.append("```sh\n" + command(path, name, ignored) + "\n```\n")
             if needs_root:
                 root_only.append((template_path.name, name))
