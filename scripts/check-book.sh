@@ -124,7 +124,7 @@ for md in sorted(src.rglob("*.md")):
             # The rerun below finds the test file by the snapshot's place and name.
             owner = re.fullmatch(
                 r"steps/([^/]+)/tests/snapshots/([a-z0-9_]+)__[^/]+\.snap",
-                str(target.relative_to(pathlib.Path.cwd())),
+                os.path.relpath(target),
             )
             if not owner or not (
                 pathlib.Path("steps") / owner.group(1) / "tests" / (owner.group(2) + ".rs")
