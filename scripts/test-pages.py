@@ -57,17 +57,21 @@ def tests_in(path, anchor):
             r"^(\s*)(?:pub )?fn (\w+)[^{;]*\{\n(.*?)^\1\}", path.read_text(), re.S | re.M
         )
     }
-    root_helpers = {name for name, body in bodies.items() if "needs root" in body}
+    consts = constants(path)
+    root_helpers = {
+        name: reason_in(body, consts) for name, body in bodies.items() if "needs root" in body
+    }
     while True:
         more = {
-            name
+            name: root_helpers[h]
             for name, body in bodies.items()
             if name not in root_helpers
-            and any(re.search(rf"\b{h}\(", body) for h in root_helpers)
+            for h in list(root_helpers)
+            if re.search(rf"\b{h}\(", body)
         }
         if not more:
             break
-        root_helpers |= more
+        root_helpers.update(more)
     found = []
     i = lo
     while i < hi:
@@ -94,12 +98,82 @@ def tests_in(path, anchor):
         attrs = "\n".join(lines[start:j])
         body = "\n".join(lines[j : end + 1])
         ignored = "#[ignore" in attrs
-        needs_root = "needs root" in body or any(
-            re.search(rf"\b{h}\(", body) for h in root_helpers
-        )
+        needs_root = None
+        if "needs root" in body:
+            needs_root = reason_in(body, consts)
+        else:
+            for h, reason in root_helpers.items():
+                if re.search(rf"\b{h}\(", body):
+                    needs_root = reason
+                    break
         found.append((name, code, ignored, needs_root))
         i = end + 1
     return found
+
+
+def constants(path):
+    """NAME -> value of the file's simple `const NAME: T = value;` items (and
+    those of tests/common/mod.rs), to spell out a reason's format string."""
+    found = {}
+    # The file, its step's shared helpers, then every step's library (where
+    # a constant such as NOBODY is imported from).
+    sources = [path, path.parent / "common" / "mod.rs"]
+    sources += sorted((ROOT / "steps").glob("*/src/**/*.rs"))
+    for source in sources:
+        if source.is_file():
+            for m in re.finditer(
+                r"^\s*(?:pub )?const (\w+): [^=]+= ([^;\n]+);", source.read_text(), re.M
+            ):
+                found.setdefault(m.group(1), m.group(2).strip().strip('"'))
+    return found
+
+
+def reason_in(body, consts):
+    """The text after "needs root: " in a skip reason of the body."""
+    m = re.search(r'"needs root: ((?:[^"\\]|\\.)*)"', body)
+    if not m:
+        return "its subject is root itself"
+    reason = m.group(1)
+    return re.sub(r"\{(\w+)\}", lambda v: consts.get(v.group(1), v.group(0)), reason)
+
+
+def helpers_of(path):
+    """The names of a test file's functions that are not tests, and whether it
+    uses tests/common/mod.rs."""
+    text = path.read_text()
+    lines = text.splitlines()
+    names = []
+    for i, line in enumerate(lines):
+        m = re.match(r"(?:pub )?fn (\w+)", line)
+        if not m:
+            continue
+        k = i - 1
+        attrs = []
+        while k >= 0 and (lines[k].startswith("#[") or lines[k].startswith("///")):
+            attrs.append(lines[k])
+            k -= 1
+        if not any(a.strip().startswith("#[test]") for a in attrs):
+            names.append(m.group(1))
+    return names, re.search(r"^mod common;", text, re.M) is not None
+
+
+def module_doc(path):
+    """The first paragraph of a file's //! comment, as one line."""
+    para = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("//!"):
+            if para:
+                break
+            continue
+        line = line[3:].strip()
+        if not line:
+            if para:
+                break
+            continue
+        para.append(line)
+    text = " ".join(para)
+    # rustdoc's intra-doc links mean nothing to mdBook: keep their text.
+    return re.sub(r"\[(`[^`\]]+`)\](?!\()", r"\1", text)
 
 
 def command(path, name, ignored):
@@ -142,31 +216,67 @@ def render(template_path, root_only):
     page_dir = PAGES
     seen = {}
 
+    # A file's section with no words of its own under its heading gets the
+    # first paragraph of the file's //! comment.
+    def describe(m):
+        path = (page_dir / m.group(2)).resolve()
+        doc = module_doc(path) if path.is_file() else ""
+        return m.group(1) + (doc + "\n\n" if doc else "")
+
+    text = re.sub(
+        r"^(## .*\n\n)(?=```rust,ignore\n\{\{#include ([^}:\s]+))", describe, text, flags=re.M
+    )
+
     def expand(m):
         path = (page_dir / m.group(1)).resolve()
         tests = tests_in(path, m.group(2))
         if not tests:
             return m.group(0)
         out = []
+        rel = path.relative_to(ROOT)
+        if rel.parts[2] == "tests":
+            helpers, common = helpers_of(path)
+            listed = ", ".join(f"`{h}`" for h in helpers)
+            shared = f"`{rel.parent / 'common' / 'mod.rs'}`"
+            if helpers and common:
+                out.append(
+                    "Only the tests are shown here. The helpers they call are in "
+                    f"the file itself ({listed}) and in {shared}, which the "
+                    "step's test files share.\n"
+                )
+            elif helpers:
+                out.append(
+                    f"Only the tests are shown here; the helpers they call ({listed}) "
+                    "are in the file itself.\n"
+                )
+            elif common:
+                out.append(
+                    "Only the tests are shown here; the helpers they call are in "
+                    f"{shared}, which the step's test files share.\n"
+                )
         for name, code, ignored, needs_root in tests:
             seen[name] = seen.get(name, 0) + 1
-            out.append(f"### `{name}`\n")
-            out.append(f"In `{path.relative_to(ROOT)}`; run it alone with:\n")
+            if seen[name] == 1:
+                anchor = name
+                out.append(f"### `{name}`\n")
+            else:
+                # Two tests of one step named alike: the second gets an id of
+                # its own, made from its file's name.
+                anchor = f"{name}-{path.stem}"
+                out.append(f"### `{name}` ({rel.parts[-2]}/{path.name}) {{#{anchor}}}\n")
+            out.append(f"In `{rel}`; run it alone with:\n")
             out.append("```sh\n" + command(path, name, ignored) + "\n```\n")
             if needs_root:
-                root_only.append((template_path.name, name))
+                root_only.append((template_path.name, anchor, name))
                 out.append(
-                    "Needs root: its subject is root itself, so as an ordinary "
-                    "user it prints `skipped: ... needs root` (see "
+                    f"Needs root: {needs_root}. As an ordinary user it prints "
+                    "`skipped: ... needs root` and passes (see "
                     "[Which tests need root](index.md#which-tests-need-root)).\n"
                 )
             out.append("```rust,ignore\n" + code + "\n```\n")
         return "\n".join(out)
 
     body = BLOCK.sub(expand, text)
-    twice = sorted(n for n, k in seen.items() if k > 1)
-    if twice:
-        sys.exit(f"error: {template_path.name}: tests named alike in one step: {twice}")
     header = (
         "<!-- Written by scripts/test-pages.py from "
         f"book/tests-templates/{template_path.name}: edit that, then run it. -->\n\n"
@@ -206,7 +316,7 @@ def main():
     # The index lists the root-only tests between two markers.
     index = PAGES / "index.md"
     listing = "\n".join(
-        f"- [`{name}`]({page}#{name})" for page, name in root_only
+        f"- [`{name}`]({page}#{anchor})" for page, anchor, name in root_only
     )
     current = index.read_text()
     new = re.sub(
