@@ -285,13 +285,16 @@ def render(template_path, root_only):
 
 
 def missing_files():
-    """Test files with #[test]s that no template includes."""
+    """Test files, and library files with unit tests, that no template
+    includes."""
     included = set()
     for template in TEMPLATES.glob("step-*.md"):
         for m in BLOCK.finditer(template.read_text()):
             included.add((PAGES / m.group(1)).resolve())
     missing = []
-    for path in sorted((ROOT / "steps").glob("*/tests/**/*.rs")):
+    sources = sorted((ROOT / "steps").glob("*/tests/**/*.rs"))
+    sources += sorted((ROOT / "steps").glob("*/src/**/*.rs"))
+    for path in sources:
         if "#[test]" in path.read_text() and path.resolve() not in included:
             missing.append(str(path.relative_to(ROOT)))
     return missing
