@@ -62,12 +62,16 @@ fn edge_triggered_reports_data_once_until_more_arrives() {
 /// A pipe whose read end was registered as `token` under an fd number that is
 /// then closed, while a dup of it stays open. Returns the set, the closed
 /// number, the dup and the write end.
-fn registered_then_closed(token: u64) -> (EventSet, i32, OwnedFd, OwnedFd) {
+fn registered_then_closed(
+    token: u64,
+    floor: i32,
+) -> (EventSet, i32, OwnedFd, OwnedFd) {
     let set = EventSet::new().expect("epoll_create1");
     let (dup, writer) = pipe().expect("pipe");
-    // Register a copy at fd 700 or above, which no other test of this file will
-    // be handed while we use its number after closing it.
-    let raw = fcntl(&dup, FcntlArg::F_DUPFD_CLOEXEC(700)).expect("dup");
+    // Register a copy at fd `floor` or above, a range no other test of this
+    // file uses (each caller has its own floor: two tests running at once must
+    // not be handed each other's closed number).
+    let raw = fcntl(&dup, FcntlArg::F_DUPFD_CLOEXEC(floor)).expect("dup");
     // SAFETY: fcntl just returned this fd and nothing else owns it.
     let registered = unsafe { OwnedFd::from_raw_fd(raw) };
     set.add(&registered, token, Flags::EPOLLIN).expect("ADD");
@@ -77,7 +81,7 @@ fn registered_then_closed(token: u64) -> (EventSet, i32, OwnedFd, OwnedFd) {
 
 #[test]
 fn closing_a_registered_fd_that_was_duped_keeps_its_events() {
-    let (set, _closed, dup, writer) = registered_then_closed(1);
+    let (set, _closed, dup, writer) = registered_then_closed(1, 700);
     write(&writer, b"Hello server").expect("write");
     // The fd number is closed, but the file is still open through the dup.
     assert_eq!(ready(&set, SOON), [(1, "EPOLLIN".to_owned())]);
@@ -88,7 +92,7 @@ fn closing_a_registered_fd_that_was_duped_keeps_its_events() {
 
 #[test]
 fn a_registration_whose_fd_was_closed_cannot_be_deleted() {
-    let (set, closed, dup, _writer) = registered_then_closed(1);
+    let (set, closed, dup, _writer) = registered_then_closed(1, 800);
     // By the closed number: EBADF, there is no such fd.
     // SAFETY: the epoll fd is open; DEL ignores the (null) event.
     let ret = unsafe {
