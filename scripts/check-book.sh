@@ -24,12 +24,16 @@ Builds book/ with mdBook $MDBOOK_VERSION and fails when
   - program output is pasted into a page instead of included from a snapshot
     a test makes by running the program (a block, not Rust, with a line
     that starts with '\$ ' or with a prefix the programs print, such as
-    'server: ', may hold only '\$ command' lines, '...' and includes), unless
-    a '<!-- recorded run: why -->' line right above it says why it cannot be
-    a snapshot (chance or the clock shapes it); those are listed. A line that
-    a snapshot holds (16 characters or more) counts as output too.
+    'server: ', may hold only '\$ command' lines, '...' and includes of a
+    snapshot or of a recorded run, book/recorded/NAME.txt). A line that a
+    snapshot holds (16 characters or more) counts as output too;
+  - a recorded run (book/recorded/NAME.sh and NAME.txt: output that chance or
+    the clock shapes, so it cannot be a snapshot) lacks one of its two files
+    or is shown on no page.
 
-Then it runs every test file whose snapshots the book includes, with
+Then it runs scripts/recorded-runs.py, which reruns every recorded run and
+checks that the fresh output still has the recorded lines in their order,
+numbers aside, and every test file whose snapshots the book includes, with
 INSTA_UPDATE=no (and CI=true as root), so output that drifted from the
 program fails (a .snap named
 <file>__<name>.snap under steps/<crate>/tests/snapshots belongs to
@@ -213,10 +217,23 @@ prefixes = (
 # one; the output check looks at those that are not Rust.
 fence = re.compile(r"^```([^\n]*)\n(.*?)^```", re.S | re.M)
 # A run that chance or the clock shapes (a loss pattern, a pid, a benchmark)
-# cannot be a snapshot: such a block must say so right above it, with
-# <!-- recorded run: why --> , and is listed, so the exceptions stay in view.
-recorded = re.compile(r"<!-- recorded run: (.+) -->")
-recorded_runs = []
+# cannot be a snapshot: it is a recorded run, book/recorded/NAME.txt, made by
+# NAME.sh, which scripts/recorded-runs.py reruns and compares by shape.
+recorded_dir = pathlib.Path("book/recorded")
+recorded_shown = set()
+for md in sorted(src.rglob("*.md")):
+    for m in include.finditer(md.read_text()):
+        target = (md.parent / m.group(2).split(":")[0]).resolve()
+        if target.parent == recorded_dir.resolve():
+            recorded_shown.add(target.stem)
+for sh in sorted(recorded_dir.glob("*.sh")):
+    if not sh.with_suffix(".txt").exists():
+        errors.append(f"{sh}: a recorded run without its output, {sh.with_suffix('.txt')}")
+for txt in sorted(recorded_dir.glob("*.txt")):
+    if not txt.with_suffix(".sh").exists():
+        errors.append(f"{txt}: recorded output without the script that makes it, {txt.with_suffix('.sh')}")
+    if txt.stem not in recorded_shown:
+        errors.append(f"{txt}: a recorded run that no page shows")
 # A line of 16 characters or more that a snapshot holds is output too, even
 # without a known prefix (a hex dump, a table).
 snapshot_lines = {
@@ -242,31 +259,31 @@ for md in sorted(src.rglob("*.md")):
         ):
             continue
         line = text[: m.start()].count("\n") + 1
-        above = (text[: m.start()].rstrip().splitlines() or [""])[-1]
-        why = recorded.fullmatch(above.strip())
-        if why:
-            recorded_runs.append(f"{md}:{line}: {why.group(1).strip()}")
-            continue
-        errors.append(f"{md}:{line}: program output pasted, not included from a snapshot: {lines[0][:60]}")
+        errors.append(
+            f"{md}:{line}: program output pasted, not included from a snapshot"
+            f" or a recorded run: {lines[0][:60]}"
+        )
 
 if errors:
     print("\n".join(errors), file=sys.stderr)
     print(f"error: {len(errors)} problem(s) in the book", file=sys.stderr)
     sys.exit(1)
-print(f"book: {len(recorded_runs)} recorded run(s) shown as recorded, not compared:")
-for run in recorded_runs:
-    print(f"  {run}")
+print(f"book: {len(recorded_shown)} recorded run(s) shown, each compared with a fresh run below (unless --no-tests)")
 print("book: built without warnings; includes, anchors, links, test pages and output check out")
 PY
 
 if [ "$run_snapshots" = yes ]; then
+    python3 scripts/recorded-runs.py --self-test
+    # As root (CI), a recorded run that cannot run fails, as a skipped test does.
+    ci=${CI:-}
+    [ "$(id -u)" -eq 0 ] && ci=true
+    CI=$ci python3 scripts/recorded-runs.py \
+        || { echo "error: a recorded run in book/recorded no longer matches the program" >&2; exit 1; }
     # Each included steps/<crate>/tests/snapshots/<file>__<name>.snap belongs
     # to 'cargo test -p step-<crate> --test <file>'. INSTA_UPDATE=no makes a
     # snapshot that no longer matches the program's output fail and writes
     # nothing. As root (CI) CI=true also makes a skipped test fail; an ordinary
     # user's root-only tests skip, as they do in 'cargo test'.
-    ci=${CI:-}
-    [ "$(id -u)" -eq 0 ] && ci=true
     grep -rhoE '\{\{#include [^}]*steps/[^/]+/tests/snapshots/[a-z0-9_]+__[^}]*\.snap' book/src \
         | sed -E 's|.*steps/([^/]+)/tests/snapshots/([a-z0-9_]+)__.*|\1 \2|' | sort -u \
         | while read -r crate file; do

@@ -240,7 +240,7 @@ fn privileges_line_after_sudo() {
         step_01_socket::testing::skip(
             test,
             "needs root: its subject is root giving itself up after sudo; \
-             run it with `sudo -E cargo test -p step-04-echo --test book_output`",
+             the README's root-only command runs it through sudo",
         );
         return;
     }
