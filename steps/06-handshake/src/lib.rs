@@ -12,7 +12,9 @@
 //! - [`segment`]: a segment's meaning, read from and written to bytes with
 //!   step 1's views; [`options`]: TCP options, parsed without trusting a
 //!   length byte;
-//! - [`seq`](mod@seq) (private): sequence numbers compared modulo 2^32.
+//! - [`seq`](mod@seq) (private): sequence numbers compared modulo 2^32;
+//! - [`app`]: what our end does with its connection, [`App`]: the client
+//!   sends its message and closes, the server answers.
 //!
 //! The rest does I/O: [`silence`] installs the nftables rule without which the
 //! kernel resets every connection a raw socket makes (and says what it typed);
@@ -20,10 +22,12 @@
 //! the command line; [`run`] is the thin epoll loop that moves bytes between
 //! the raw socket and the [`Tcb`].
 
+pub mod app;
 pub mod options;
 pub mod segment;
 mod seq;
 pub mod tcb;
 
+pub use app::{App, CloseWhen};
 pub use segment::Segment;
 pub use tcb::{Cause, Config, Event, Ignored, Outgoing, State, Tcb};
