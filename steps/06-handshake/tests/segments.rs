@@ -89,7 +89,7 @@ fn etherparse_reads_every_segment_as_we_meant_it() {
         assert_eq!(header.syn, segment.has(TcpFlags::SYN));
         assert_eq!(header.fin, segment.has(TcpFlags::FIN));
         assert_eq!(header.window_size, segment.window);
-        let payload = &out.bytes[header.header_len() as usize..];
+        let payload = &out.bytes[header.header_len()..];
         assert_eq!(payload, segment.payload);
         let sum = header
             .calc_checksum_ipv4_raw(
