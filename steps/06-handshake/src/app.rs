@@ -5,8 +5,9 @@
 //!   closes: once the reply it waits for is in (the demo, against an echo
 //!   server that reads until our FIN), or once the peer closes (against a
 //!   server that closes after answering, like an HTTP/1.0 server).
-//! - The server listens, answers each piece of data with its reply, and
-//!   closes when the peer does.
+//! - The server listens, answers the first data with its reply and closes,
+//!   as an HTTP/1.0 server does; it still takes what the peer sends until the
+//!   peer closes too.
 
 use std::net::SocketAddrV4;
 
@@ -35,10 +36,12 @@ pub enum App {
         /// Bytes received so far.
         received: usize,
     },
-    /// Listens, and answers each piece of data with `reply`.
+    /// Listens, answers the first data with `reply`, and closes.
     Server {
         /// What to answer.
         reply: Vec<u8>,
+        /// Whether it has answered.
+        answered: bool,
     },
 }
 
@@ -77,9 +80,10 @@ impl App {
                     _ => Vec::new(),
                 }
             }
-            (App::Server { reply }, Event::Data(_)) => {
+            (App::Server { reply, answered }, Event::Data(_)) if !*answered => {
+                *answered = true;
                 tcb.send(reply);
-                Vec::new()
+                tcb.close()
             }
             // The peer closed first: we close too.
             (
@@ -156,15 +160,16 @@ mod tests {
     }
 
     #[test]
-    fn the_server_answers_each_piece_of_data() {
+    fn the_server_answers_the_first_data_once_and_closes() {
         let mut tcb = established(Tcb::new(Config::default(), SERVER, SeqNumber(1)));
         let mut app = App::Server {
             reply: b"Hello client".to_vec(),
+            answered: false,
         };
-        for _ in 0..2 {
-            app.react(&Event::Data(b"Hello server".to_vec()), &mut tcb);
-        }
-        assert_eq!(tcb.unacknowledged(), 24);
+        let events = app.react(&Event::Data(b"Hello server".to_vec()), &mut tcb);
+        assert_eq!(tcb.state(), State::FinWait1, "{events:?}");
+        app.react(&Event::Data(b"more".to_vec()), &mut tcb);
+        assert_eq!(tcb.unacknowledged(), 12, "one reply");
     }
 
     /// The Tcb after a made-up handshake with a peer at ISN 5000.

@@ -36,8 +36,9 @@ pub fn config() -> Config {
     }
 }
 
-/// The demo's two ends, both ours: the client sends `Hello server` and
-/// closes once `Hello client` is in; the server answers.
+/// Two ends, both ours, as the `client` and `server` modes run them: the
+/// client sends `Hello server`; the server answers `Hello client` and closes;
+/// the client closes in turn.
 pub fn pair() -> (End, End) {
     let client = End {
         name: "client",
@@ -45,7 +46,7 @@ pub fn pair() -> (End, End) {
         app: App::Client {
             peer: SERVER,
             message: REQUEST.to_vec(),
-            close_when: CloseWhen::Received(REPLY.len()),
+            close_when: CloseWhen::PeerClosed,
             received: 0,
         },
     };
@@ -54,6 +55,7 @@ pub fn pair() -> (End, End) {
         tcb: Tcb::new(config(), SERVER, SERVER_ISS),
         app: App::Server {
             reply: REPLY.to_vec(),
+            answered: false,
         },
     };
     (client, server)
