@@ -23,9 +23,13 @@
 //! the raw socket and the [`Tcb`].
 
 pub mod app;
+pub mod args;
+pub mod kernel_side;
 pub mod options;
+pub mod run;
 pub mod segment;
 mod seq;
+pub mod silence;
 pub mod tcb;
 
 pub use app::{App, CloseWhen};
