@@ -312,8 +312,10 @@ impl Loop {
             self.witnessed += 1;
             if packet.tcp.flags().contains(TcpFlags::RST) {
                 self.rsts += 1;
+                // Its numbers would be absolute: the witness knows no ISN.
+                let (src, dst) = (packet.src(), packet.dst());
                 self.output
-                    .say("witness", format!("a RST: {}", packet.summary()));
+                    .say("witness", format_args!("a RST, {src} > {dst}"));
             }
             self.capture.record(&self.witness, bytes)?;
         }
@@ -427,10 +429,10 @@ impl Connection {
         output.say(
             role,
             format_args!(
-                "connection with {peer} over: read {} segments, wrote {} ({} again); \
+                "connection with {peer} over: read {}, wrote {} ({} again); \
                  {} bytes received, {} of ours acknowledged",
-                stats.segments_read,
-                stats.segments_written,
+                segments(stats.segments_read),
+                segments(stats.segments_written),
                 stats.resent,
                 stats.bytes_received,
                 stats.bytes_acked
@@ -452,6 +454,15 @@ impl Connection {
             stats,
             refused: self.refused,
         }
+    }
+}
+
+/// `1 segment`, `2 segments`.
+fn segments(n: u64) -> String {
+    if n == 1 {
+        "1 segment".to_owned()
+    } else {
+        format!("{n} segments")
     }
 }
 
