@@ -24,6 +24,8 @@
 
 pub mod app;
 pub mod args;
+/// Exercises: starters to edit, checked by `tests/exercises.rs`.
+pub mod exercises;
 pub mod kernel_side;
 pub mod options;
 pub mod run;
