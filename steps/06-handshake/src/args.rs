@@ -62,8 +62,9 @@ options:
                   connection is given up (6; 1-20)
   T is a whole number of milliseconds, or ends in ms or s: 250, 250ms, 2s.
   --pcap FILE     write every segment to or from our end (both directions, the
-                  kernel's too) to FILE as pcap (LINKTYPE_RAW), for Wireshark
-                  or `tshark -r FILE`
+                  kernel's too) to FILE as pcap (LINKTYPE_RAW: IPv4 header
+                  first), for Wireshark or tshark; FILE is created before
+                  anything is sent (exit status 1 if it cannot be)
   -v, --verbose   also print the segments read that belong to no connection
                   of ours
   -h, --help      this text
@@ -73,7 +74,10 @@ examples, in a namespace of your own (scripts/netns.sh), two terminals:
   step-06-handshake client --peer-port 8000 --send 'GET / HTTP/1.0\\r\\n\\r\\n'
 and our server with the kernel's client:
   step-06-handshake server --count 1
-  nc 127.0.0.1 50000";
+  nc 127.0.0.1 50000
+the demo, recorded and read back with checksums checked:
+  step-06-handshake --pcap /tmp/handshake.pcap
+  tshark -r /tmp/handshake.pcap -o tcp.check_checksum:TRUE";
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,7 +22,7 @@ use step_01_socket::privileges::drop_after_sudo;
 use step_02_bind_connect::{CLIENT, REPLY, REQUEST, SERVER};
 use step_03_epoll::Signals;
 use step_04_echo::UsageError;
-use step_04_echo::capture::{self, Capture, take_pcap_option};
+use step_04_echo::capture::{Capture, take_pcap_option};
 use step_05_bpf_filter::drain_queued;
 use step_06_handshake::args::{self, Mode, SYNOPSIS, USAGE};
 use step_06_handshake::kernel_side::{self, Account};
@@ -66,7 +66,7 @@ fn main() -> ExitCode {
     step_01_socket::exit_quietly_on_broken_pipe();
     let (mode, pcap) = match parse_command_line() {
         Ok((Mode::Help, _)) => {
-            println!("{SYNOPSIS}\n\n{USAGE}\n\n{}", capture::USAGE);
+            println!("{SYNOPSIS}\n\n{USAGE}");
             return ExitCode::SUCCESS;
         }
         Ok(parsed) => parsed,
