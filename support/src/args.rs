@@ -1,5 +1,7 @@
 //! The command line, split into options, their values and words, with the
-//! usage errors every step program words alike.
+//! usage errors worded alike: what steps 4 and 5 parse their options with.
+//! (Steps 1 to 3 take an option or two, read by a few lines in their
+//! `main.rs`.)
 //!
 //! A program lists its options ([`Opt`]); [`tokens`] goes through the
 //! arguments and yields each as an [`Arg`]:
@@ -42,7 +44,6 @@ fn usage(message: impl Into<String>) -> UsageError {
     UsageError(message.into())
 }
 
-// ANCHOR: opt
 /// One option a program takes: its names (the first is the one [`Arg`]
 /// reports), and whether a value follows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +87,6 @@ pub enum Arg {
     /// An argument that starts with `-` but is none of the options, whole.
     Unknown(String),
 }
-// ANCHOR_END: opt
 
 /// `--name=value` as its name and value; anything else as it is.
 fn split_inline(arg: &str) -> (&str, Option<&str>) {

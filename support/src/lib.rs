@@ -14,7 +14,7 @@
 //! - [`pcap`]: the pcap writer and the kernel's arrival times, for `--pcap`;
 //! - [`advice`]: the likely cause of a failed call, and its remedy;
 //! - [`args`]: the command line split into options, their values and words,
-//!   with the usage errors every program words alike;
+//!   with the usage errors worded alike (steps 4 and 5);
 //! - [`Error`]: what can go wrong here, a failed system call with its errno
 //!   apart from a bad value or an I/O error, which have none.
 

@@ -34,7 +34,6 @@ pub fn exit_quietly_on_broken_pipe() {
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
-// ANCHOR: enter_private_network
 /// Enters a private network namespace ([`crate::netns`]) and prints the line
 /// that says which; or prints why it cannot be had, with the remedies.
 ///
@@ -57,7 +56,6 @@ pub fn enter_private_network() -> Result<Namespace, ExitCode> {
         }
     }
 }
-// ANCHOR_END: enter_private_network
 
 /// Prints a usage error and then `usage`, and returns exit status 2: the
 /// command line was wrong, nothing was tried.

@@ -4,7 +4,7 @@
 //!
 //! Where no private namespace can be had (no root, user namespaces forbidden),
 //! the capture tests print `skipped: ...` and pass: that refusal is the
-//! binary's to report, and it does (see `netns.rs`).
+//! binary's to report, and it does (see `support::netns`).
 
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};

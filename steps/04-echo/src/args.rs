@@ -155,7 +155,6 @@ pub const MAX_TRIES: u32 = 100;
 /// The longest interval or timeout accepted.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
-// ANCHOR: options
 /// The options of the demo, `server` and `client` (which of them applies to
 /// which mode, [`parse`] checks).
 pub const OPTIONS: &[Opt] = &[
@@ -178,7 +177,6 @@ pub const BENCH_OPTIONS: &[Opt] = &[
     Opt::switch(&["--json"]),
     Opt::with_value(&["--count"]),
 ];
-// ANCHOR_END: options
 
 // ANCHOR: parse_addr
 fn parse_addr(option: &str, value: &str) -> Result<Ipv4Addr, UsageError> {
