@@ -19,11 +19,11 @@ use nix::sys::socket::{
     SockaddrIn6, recv, sendto, setsockopt, socket, sockopt,
 };
 use nix::sys::time::TimeVal;
-use step_01_socket::testing::in_private_network;
 use step_01_socket::{
     ChecksumStatus, Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, TcpFlags,
     TcpRepr, parse_received,
 };
+use testkit::in_private_network;
 
 /// Both ends: with no bind(), the kernel writes the route's source address,
 /// 127.0.0.1, into the IPv4 header, and the checksum must be summed for it.

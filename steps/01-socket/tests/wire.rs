@@ -13,8 +13,8 @@ use common::*;
 use pretty_assertions::assert_eq;
 use step_01_socket::checksum::{self, PROTO_TCP};
 use step_01_socket::ipv4::{self, FLAG_DF, Ipv4Packet, Ipv4Repr};
-use step_01_socket::testing::hex;
 use step_01_socket::{SeqNumber, TcpFlags, TcpPacket, TcpRepr};
+use testkit::hex;
 
 #[test]
 fn ipv4_deconstruct_data_packet() {

@@ -6,9 +6,9 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use step_01_socket::testing::with_ipv4_header;
 use step_01_socket::{SeqNumber, TcpFlags, TcpRepr, parse_received};
 use step_02_bind_connect::{CLIENT, REQUEST, SERVER, Verdict, classify};
+use testkit::with_ipv4_header;
 
 const DATA: TcpFlags = TcpFlags(TcpFlags::PSH.0 | TcpFlags::ACK.0);
 const RST: TcpFlags = TcpFlags::RST;

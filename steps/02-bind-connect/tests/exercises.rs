@@ -10,7 +10,6 @@ use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
 use step_01_socket::checksum::verify_tcp;
-use step_01_socket::testing::{annotated, with_ipv4_header};
 use step_01_socket::{
     SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_packet, parse_received,
 };
@@ -18,6 +17,7 @@ use step_02_bind_connect::exercises::SECOND_SERVER;
 use step_02_bind_connect::exercises::reply_segment::reply_segment;
 use step_02_bind_connect::exercises::second_port::classify_two_ports;
 use step_02_bind_connect::{CLIENT, REQUEST, SERVER};
+use testkit::{annotated, with_ipv4_header};
 
 /// A packet as a raw socket reads it: a 20-byte IPv4 header (id 1, TTL 64)
 /// and a TCP segment from `src` to `dst` with a correct checksum.

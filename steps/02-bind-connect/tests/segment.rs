@@ -3,9 +3,9 @@
 
 use pretty_assertions::assert_eq;
 use step_01_socket::checksum::verify_tcp;
-use step_01_socket::testing::{annotated, hex};
 use step_01_socket::{ChecksumStatus, SeqNumber, TcpFlags, TcpPacket, TcpRepr};
 use step_02_bind_connect::{CLIENT, REPLY, REQUEST, SERVER, WINDOW, data_segment};
+use testkit::{annotated, hex};
 
 /// The client's request, written out field by field. The checksum was worked
 /// out independently of this crate (a 10-line Python script summing the

@@ -19,8 +19,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use step_01_socket::netns::enter_private_namespace;
-use step_01_socket::privileges::drop_after_sudo;
 use step_01_socket::{
     MAX_PACKET, RawSocket, SeqNumber, TcpPacket, TcpRepr, parse_received, summary,
 };
@@ -28,6 +26,10 @@ use step_02_bind_connect::{
     CLIENT, REQUEST, SERVER, Verdict, classify, data_segment, open_connected, send,
 };
 use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, describe};
+use support::privileges::drop_after_sudo;
+use support::program::{
+    enter_private_network, exit_quietly_on_broken_pipe, fail, usage_error,
+};
 
 const USAGE: &str = "\
 usage: step-03-epoll [--ticks N]
@@ -53,7 +55,10 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 fn parse_args() -> std::result::Result<u32, String> {
     let mut ticks = 5;
-    let mut args = std::env::args().skip(1);
+    // args_os: an argument that is not UTF-8 is an unknown one, not a panic.
+    let mut args = std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned());
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => {
@@ -74,29 +79,18 @@ fn parse_args() -> std::result::Result<u32, String> {
 }
 
 fn main() -> ExitCode {
-    step_01_socket::exit_quietly_on_broken_pipe();
+    exit_quietly_on_broken_pipe();
     let ticks = match parse_args() {
         Ok(ticks) => ticks,
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(message) => return usage_error(message, USAGE),
     };
     // First thing, while the process has one thread: a network of our own.
-    match enter_private_namespace() {
-        Ok(namespace) => println!("{namespace}"),
-        Err(error) => {
-            // The message ends with its own newline.
-            eprint!("error: {error}");
-            return ExitCode::FAILURE;
-        }
+    if let Err(exit) = enter_private_network() {
+        return exit;
     }
     match run(ticks) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
+        Err(error) => fail(error),
     }
 }
 

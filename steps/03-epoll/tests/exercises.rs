@@ -13,12 +13,12 @@ use std::fmt::Write as _;
 
 use step_01_socket::SeqNumber;
 use step_01_socket::checksum::verify_tcp;
-use step_01_socket::testing::{annotated, with_ipv4_header};
 use step_02_bind_connect::{CLIENT, REQUEST, SERVER, data_segment};
 use step_03_epoll::exercises::{
     ISN, Outbox, Peer, SECOND_CLIENT, all_events, handle_epollout, timer_pacing,
 };
 use step_03_epoll::{Event, Flags, describe};
+use testkit::{annotated, with_ipv4_header};
 
 #[test]
 #[cfg_attr(

@@ -1,10 +1,16 @@
-//! The command line, parsed by hand into a [`Mode`] or a [`UsageError`].
+//! The echo's command line: its modes and options, and the checks across
+//! them, into a [`Mode`] or a [`UsageError`].
+//!
+//! The splitting into options, values and words, and the checks of a port, a
+//! count or a duration, are `support::args`'s; what the options mean, which
+//! mode takes which, and that an address must be loopback, are here.
 
-use std::fmt;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::Duration;
 
 use step_02_bind_connect::{CLIENT, SERVER};
+pub use support::args::UsageError;
+use support::args::{self, Arg, Given, Opt};
 
 use crate::bench::{BenchOptions, MAX_COUNT};
 use crate::protocol::ClientConfig;
@@ -134,22 +140,6 @@ pub enum Mode {
     Bench(BenchOptions),
 }
 
-/// A command line that cannot be run, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-fn usage(message: impl Into<String>) -> UsageError {
-    UsageError(message.into())
-}
-
 /// The demo's and the client's defaults.
 pub const DEMO_COUNT: u64 = 5;
 /// The demo's time between requests.
@@ -165,14 +155,28 @@ pub const MAX_TRIES: u32 = 100;
 /// The longest interval or timeout accepted.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
-/// `250ms`, `1s`, `1500ms`.
-pub fn show_duration(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 && duration.as_secs() > 0 {
-        format!("{}s", duration.as_secs())
-    } else {
-        format!("{}ms", duration.as_millis())
-    }
-}
+/// The options of the demo, `server` and `client` (which of them applies to
+/// which mode, [`parse`] checks).
+pub const OPTIONS: &[Opt] = &[
+    Opt::switch(&["--help", "-h"]),
+    Opt::switch(&["--verbose", "-v"]),
+    Opt::with_value(&["--addr"]),
+    Opt::with_value(&["--port"]),
+    Opt::with_value(&["--peer"]),
+    Opt::with_value(&["--peer-port"]),
+    Opt::with_value(&["--count"]),
+    Opt::with_value(&["--interval"]),
+    Opt::with_value(&["--timeout"]),
+    Opt::with_value(&["--tries"]),
+];
+
+/// The options of `bench`.
+pub const BENCH_OPTIONS: &[Opt] = &[
+    Opt::switch(&["--help", "-h"]),
+    Opt::switch(&["--no-pin"]),
+    Opt::switch(&["--json"]),
+    Opt::with_value(&["--count"]),
+];
 
 // ANCHOR: parse_addr
 fn parse_addr(option: &str, value: &str) -> Result<Ipv4Addr, UsageError> {
@@ -191,86 +195,16 @@ fn parse_addr(option: &str, value: &str) -> Result<Ipv4Addr, UsageError> {
 }
 // ANCHOR_END: parse_addr
 
-fn parse_port(option: &str, value: &str) -> Result<u16, UsageError> {
-    value
-        .parse::<u16>()
-        .ok()
-        .filter(|port| *port != 0)
-        .ok_or_else(|| usage(format!("{option}: {value:?} is not a port (1-65535)")))
-}
-
-fn parse_count(value: &str) -> Result<u64, UsageError> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| {
-            usage(format!(
-                "--count: {value:?} is not a whole number of at least 1"
-            ))
-        })
-}
-
-fn parse_tries(value: &str) -> Result<u32, UsageError> {
-    value
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=MAX_TRIES).contains(n))
-        .ok_or_else(|| {
-            usage(format!(
-                "--tries: {value:?} is not a whole number from 1 to {MAX_TRIES}"
-            ))
-        })
-}
-
 /// `--interval`: a duration, or 0 for ping-pong.
 fn parse_interval(value: &str) -> Result<Duration, UsageError> {
     if ["0", "0ms", "0s"].contains(&value) {
         return Ok(Duration::ZERO);
     }
-    parse_duration("--interval", value)
+    args::duration("--interval", value, MAX_DURATION)
 }
 
-fn parse_duration(option: &str, value: &str) -> Result<Duration, UsageError> {
-    let (number, scale) = if let Some(ms) = value.strip_suffix("ms") {
-        (ms, 1)
-    } else if let Some(s) = value.strip_suffix('s') {
-        (s, 1000)
-    } else {
-        (value, 1)
-    };
-    let millis = number
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(scale))
-        .ok_or_else(|| {
-            usage(format!(
-                "{option}: {value:?} is not a duration (like 250, 250ms or 2s)"
-            ))
-        })?;
-    let duration = Duration::from_millis(millis);
-    if duration.is_zero() || duration > MAX_DURATION {
-        return Err(usage(format!(
-            "{option}: {value:?} is out of range (1ms to 3600s)"
-        )));
-    }
-    Ok(duration)
-}
-
-/// The options as given, before defaults and checks across them.
-#[derive(Debug, Default)]
-struct Given {
-    help: bool,
-    verbose: bool,
-    positional: Option<String>,
-    addr: Option<String>,
-    port: Option<String>,
-    peer: Option<String>,
-    peer_port: Option<String>,
-    count: Option<String>,
-    interval: Option<String>,
-    timeout: Option<String>,
-    tries: Option<String>,
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError(message.into())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -306,37 +240,31 @@ where
             )));
         }
         // No mode word: the demo, perhaps with options.
-        _ => return finish(Which::Demo, gather(args)?),
+        _ => return finish(Which::Demo, Given::collect(OPTIONS, args)?),
     };
     args.next();
-    finish(which, gather(args)?)
+    finish(which, Given::collect(OPTIONS, args)?)
 }
 
 // ANCHOR: parse_bench
 /// `bench`'s options: `--count N`, `--no-pin`, `--json`, and `--help`.
 fn parse_bench(args: impl Iterator<Item = String>) -> Result<Mode, UsageError> {
     let mut options = BenchOptions::default();
-    let mut args = args.peekable();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(Mode::Help),
-            "--no-pin" => options.pin = false,
-            "--json" => options.json = true,
-            "--count" => {
-                let value =
-                    args.next().ok_or_else(|| usage("--count needs a value"))?;
-                options.count = parse_bench_count(&value)?;
+    for arg in args::tokens(BENCH_OPTIONS, args) {
+        match arg? {
+            Arg::Switch("--help") => return Ok(Mode::Help),
+            Arg::Switch("--no-pin") => options.pin = false,
+            Arg::Switch(_) => options.json = true,
+            Arg::Value(_, count) => {
+                options.count = args::number("--count", &count, 1, MAX_COUNT)?;
             }
-            _ if arg.starts_with("--count=") => {
-                options.count = parse_bench_count(&arg["--count=".len()..])?;
-            }
-            other if other.starts_with('-') => {
+            Arg::Unknown(other) => {
                 return Err(usage(format!(
                     "unknown option {other:?} for bench (it takes --count, \
                      --no-pin, --json)"
                 )));
             }
-            other => {
+            Arg::Word(other) => {
                 return Err(usage(format!(
                     "unexpected argument {other:?}: bench takes options only"
                 )));
@@ -345,77 +273,7 @@ fn parse_bench(args: impl Iterator<Item = String>) -> Result<Mode, UsageError> {
     }
     Ok(Mode::Bench(options))
 }
-
-fn parse_bench_count(value: &str) -> Result<u64, UsageError> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|n| (1..=MAX_COUNT).contains(n))
-        .ok_or_else(|| {
-            usage(format!(
-                "--count: {value:?} is not a whole number from 1 to {MAX_COUNT}"
-            ))
-        })
-}
 // ANCHOR_END: parse_bench
-
-/// Collects the options, each one's value as text.
-fn gather(mut args: impl Iterator<Item = String>) -> Result<Given, UsageError> {
-    let mut given = Given::default();
-    while let Some(arg) = args.next() {
-        // `--port=50000` and `--port 50000` mean the same.
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => {
-                (name.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let slot = match name.as_str() {
-            "-h" | "--help" => {
-                given.help = true;
-                continue;
-            }
-            "-v" | "--verbose" => {
-                given.verbose = true;
-                continue;
-            }
-            "--addr" => &mut given.addr,
-            "--port" => &mut given.port,
-            "--peer" => &mut given.peer,
-            "--peer-port" => &mut given.peer_port,
-            "--count" => &mut given.count,
-            "--interval" => &mut given.interval,
-            "--timeout" => &mut given.timeout,
-            "--tries" => &mut given.tries,
-            other if other.starts_with('-') => {
-                return Err(usage(format!("unknown option {other:?}")));
-            }
-            _ if given.positional.is_some() => {
-                return Err(usage(format!("unexpected argument {arg:?}")));
-            }
-            _ => {
-                given.positional = Some(arg);
-                continue;
-            }
-        };
-        let value = match inline {
-            Some(value) => value,
-            None => args
-                .next()
-                .ok_or_else(|| usage(format!("{name} needs a value")))?,
-        };
-        *slot = Some(value);
-    }
-    Ok(given)
-}
-
-/// The first of `options` that was given, by name.
-fn first_given<'a>(options: &[(&'a str, &Option<String>)]) -> Option<&'a str> {
-    options
-        .iter()
-        .find(|(_, value)| value.is_some())
-        .map(|(name, _)| *name)
-}
 
 /// The client's pacing and bounds, from the options or the defaults.
 fn client_config(
@@ -424,50 +282,45 @@ fn client_config(
     interval: Duration,
 ) -> Result<ClientConfig, UsageError> {
     Ok(ClientConfig {
-        count: match &given.count {
-            Some(n) => Some(parse_count(n)?),
+        count: match given.value("--count") {
+            Some(n) => Some(args::number_at_least("--count", n, 1)?),
             None => count,
         },
-        interval: match &given.interval {
+        interval: match given.value("--interval") {
             Some(t) => parse_interval(t)?,
             None => interval,
         },
-        timeout: match &given.timeout {
-            Some(t) => parse_duration("--timeout", t)?,
+        timeout: match given.value("--timeout") {
+            Some(t) => args::duration("--timeout", t, MAX_DURATION)?,
             None => TIMEOUT,
         },
-        tries: match &given.tries {
-            Some(n) => parse_tries(n)?,
+        tries: match given.value("--tries") {
+            // At most MAX_TRIES: it fits.
+            Some(n) => args::number("--tries", n, 1, MAX_TRIES.into())? as u32,
             None => TRIES,
         },
     })
 }
 
-/// One end's address and port options: (name, value) of each.
-type EndOptions<'a> = (
-    (&'static str, &'a Option<String>),
-    (&'static str, &'a Option<String>),
-);
-
 fn finish(which: Which, given: Given) -> Result<Mode, UsageError> {
-    if given.help {
+    if given.has("--help") {
         return Ok(Mode::Help);
     }
-    let verbose = given.verbose;
+    let verbose = given.has("--verbose");
+    if let Some(arg) = given.words.get(1) {
+        return Err(usage(format!("unexpected argument {arg:?}")));
+    }
+    let positional = given.words.first();
     match which {
         Which::Demo => {
-            if let Some(arg) = &given.positional {
+            if let Some(arg) = positional {
                 return Err(usage(format!(
                     "unexpected argument {arg:?}: the demo takes no address \
                      (did you mean `server {arg}` or `client {arg}`?)"
                 )));
             }
-            let endpoint = first_given(&[
-                ("--addr", &given.addr),
-                ("--port", &given.port),
-                ("--peer", &given.peer),
-                ("--peer-port", &given.peer_port),
-            ]);
+            let endpoint =
+                given.first_given(&["--addr", "--port", "--peer", "--peer-port"]);
             if let Some(option) = endpoint {
                 return Err(usage(format!(
                     "{option} applies to server and client; the demo always uses \
@@ -478,11 +331,11 @@ fn finish(which: Which, given: Given) -> Result<Mode, UsageError> {
             return Ok(Mode::Demo { client, verbose });
         }
         Which::Server => {
-            let client_only = first_given(&[
-                ("--count", &given.count),
-                ("--interval", &given.interval),
-                ("--timeout", &given.timeout),
-                ("--tries", &given.tries),
+            let client_only = given.first_given(&[
+                "--count",
+                "--interval",
+                "--timeout",
+                "--tries",
             ]);
             if let Some(option) = client_only {
                 return Err(usage(format!(
@@ -494,40 +347,36 @@ fn finish(which: Which, given: Given) -> Result<Mode, UsageError> {
     }
     // "me" and "peer" swap between the two modes; the server's end and the
     // client's end do not. The positional ADDR is the server's address.
-    let mine = (("--addr", &given.addr), ("--port", &given.port));
-    let theirs = (("--peer", &given.peer), ("--peer-port", &given.peer_port));
-    let (server_end, client_end): (EndOptions, EndOptions) = match which {
-        Which::Server => (mine, theirs),
-        _ => (theirs, mine),
+    let ((server_addr, server_port), (client_addr, client_port)) = match which {
+        Which::Server => (("--addr", "--port"), ("--peer", "--peer-port")),
+        _ => (("--peer", "--peer-port"), ("--addr", "--port")),
     };
-    let ((server_addr_option, server_addr), (server_port_option, server_port)) =
-        server_end;
-    let ((client_addr_option, client_addr), (client_port_option, client_port)) =
-        client_end;
-    if let (Some(positional), Some(option)) = (&given.positional, server_addr) {
+    if let (Some(positional), Some(option)) = (positional, given.value(server_addr))
+    {
         return Err(usage(format!(
             "the server's address is given twice ({positional} and \
-             {server_addr_option} {option}): give it once"
+             {server_addr} {option}): give it once"
         )));
     }
-    let server_addr = match given.positional.as_ref().or(server_addr.as_ref()) {
-        Some(value) => parse_addr(server_addr_option, value)?,
+    let server_ip = match positional.map(String::as_str).or(given.value(server_addr))
+    {
+        Some(value) => parse_addr(server_addr, value)?,
         None => *SERVER.ip(),
     };
-    let client_addr = match client_addr {
-        Some(value) => parse_addr(client_addr_option, value)?,
-        None => server_addr,
+    let client_ip = match given.value(client_addr) {
+        Some(value) => parse_addr(client_addr, value)?,
+        None => server_ip,
     };
-    let server_port = match server_port {
-        Some(value) => parse_port(server_port_option, value)?,
+    let server_port = match given.value(server_port) {
+        Some(value) => args::port(server_port, value)?,
         None => SERVER.port(),
     };
-    let client_port = match client_port {
-        Some(value) => parse_port(client_port_option, value)?,
+    let client_port = match given.value(client_port) {
+        Some(value) => args::port(client_port, value)?,
         None => CLIENT.port(),
     };
-    let server = SocketAddrV4::new(server_addr, server_port);
-    let client = SocketAddrV4::new(client_addr, client_port);
+    let server = SocketAddrV4::new(server_ip, server_port);
+    let client = SocketAddrV4::new(client_ip, client_port);
     if server == client {
         return Err(usage(format!(
             "the server and the client would both be {server}: give them \
@@ -882,12 +731,5 @@ mod tests {
             error("bench 127.0.0.1"),
             r#"unexpected argument "127.0.0.1": bench takes options only"#
         );
-    }
-
-    #[test]
-    fn durations_print_in_their_simplest_unit() {
-        assert_eq!(show_duration(Duration::from_secs(1)), "1s");
-        assert_eq!(show_duration(Duration::from_millis(1500)), "1500ms");
-        assert_eq!(show_duration(Duration::from_millis(300)), "300ms");
     }
 }

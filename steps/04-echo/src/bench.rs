@@ -40,10 +40,10 @@ use nix::errno::Errno;
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::sys::signal::{SigSet, Signal};
 use nix::unistd::Pid;
-use step_01_socket::netns::enter_private_namespace;
 use step_01_socket::{RawSocket, SysError};
 use step_02_bind_connect::REQUEST;
 use step_03_epoll::{Event, EventSet, Flags, Signals, Timer};
+use support::netns::enter_private_namespace;
 
 use crate::{bench_kernel, bench_raw};
 

@@ -1,5 +1,5 @@
 //! `--pcap FILE`: every packet the echo's raw sockets read, written to a file
-//! that Wireshark and tshark open (see `step_01_socket::pcap` for the format).
+//! that Wireshark and tshark open (see `support::pcap` for the format).
 //!
 //! Each packet of the exchange is read exactly once by one of the program's
 //! own sockets, so recording every read, before any filtering, records the
@@ -27,10 +27,9 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use crate::UsageError;
-use step_01_socket::pcap::{
-    PcapError, PcapWriter, arrival_time, enable_arrival_times,
-};
-use step_01_socket::{RawSocket, SysError};
+use step_01_socket::RawSocket;
+use support::Error;
+use support::pcap::{PcapError, PcapWriter, arrival_time, enable_arrival_times};
 
 /// What `--help` adds about recording.
 pub const USAGE: &str = "\
@@ -169,7 +168,7 @@ impl Capture {
 
     /// Has the kernel stamp each packet `socket` receives with its arrival
     /// time. Call it right after opening the socket.
-    pub fn watch(&self, socket: &RawSocket) -> Result<(), SysError> {
+    pub fn watch(&self, socket: &RawSocket) -> Result<(), Error> {
         match self.recording {
             Some(_) => enable_arrival_times(socket),
             None => Ok(()),
@@ -181,7 +180,7 @@ impl Capture {
         &mut self,
         socket: &RawSocket,
         packet: &[u8],
-    ) -> Result<(), SysError> {
+    ) -> Result<(), Error> {
         let Some(recording) = &mut self.recording else {
             return Ok(());
         };
@@ -217,7 +216,7 @@ fn finish_recording(recording: Recording) -> Result<String, PcapError> {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-    use step_01_socket::pcap::{HEADER_LEN, RECORD_HEADER_LEN};
+    use support::pcap::{HEADER_LEN, RECORD_HEADER_LEN};
 
     fn args(line: &str) -> Vec<String> {
         line.split_whitespace().map(str::to_owned).collect()

@@ -23,13 +23,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use step_01_socket::privileges::drop_after_sudo;
 use step_01_socket::{MAX_PACKET, RawSocket, SysError};
 use step_02_bind_connect::{open_connected, send};
 use step_03_epoll::{Event, EventSet, Flags, Signals, Timer};
+use support::Error;
+use support::advice::advice_for_call;
+use support::args::show_duration;
+use support::privileges::drop_after_sudo;
 
-use crate::advice::advice;
-use crate::args::show_duration;
 use crate::capture::Capture;
 use crate::protocol::text;
 use crate::{
@@ -76,7 +77,7 @@ pub trait Hooks {
         _socket: &RawSocket,
         _me: SocketAddrV4,
         _peer: SocketAddrV4,
-    ) -> Result<(), SysError> {
+    ) -> Result<(), Error> {
         Ok(())
     }
 
@@ -90,13 +91,13 @@ pub trait Hooks {
     fn read_one(&mut self, _role: Role) {}
 
     /// After the loop has handled what one `epoll_wait` returned.
-    fn waited(&mut self) -> Result<(), SysError> {
+    fn waited(&mut self) -> Result<(), Error> {
         Ok(())
     }
 
     /// After `role`'s summary lines. `round_trips`: the requests the server
     /// answered, or the replies the client matched.
-    fn summarise(&mut self, _role: Role, _round_trips: u64) -> Result<(), SysError> {
+    fn summarise(&mut self, _role: Role, _round_trips: u64) -> Result<(), Error> {
         Ok(())
     }
 }
@@ -209,7 +210,7 @@ impl<H: Hooks> Echo<H> {
         verbose: bool,
         capture: Capture,
         mut hooks: H,
-    ) -> Result<Echo<H>, SysError> {
+    ) -> Result<Echo<H>, Error> {
         // The signalfd first: a signal that came during setup is already
         // waiting in it, and the loop's first wait reports it.
         let events = EventSet::new()?;
@@ -332,7 +333,7 @@ impl<H: Hooks> Echo<H> {
 
     // ANCHOR: event_loop
     /// Waits, reacts, repeats: until the client is done or a signal arrives.
-    pub fn run(mut self) -> Result<ExitCode, SysError> {
+    pub fn run(mut self) -> Result<ExitCode, Error> {
         let mut ready = [Event::empty(); 8];
         let ending = loop {
             if self.tick()? {
@@ -366,7 +367,7 @@ impl<H: Hooks> Echo<H> {
     /// The client's clock: resends the requests whose wait is over (or reports
     /// them lost after their last try), sends the request that is due, and
     /// sets the timer for whatever comes next. True once it is done.
-    fn tick(&mut self) -> Result<bool, SysError> {
+    fn tick(&mut self) -> Result<bool, Error> {
         let (Some(client), Some(timer)) = (&mut self.client, &self.timer) else {
             return Ok(false);
         };
@@ -396,7 +397,7 @@ impl<H: Hooks> Echo<H> {
     }
     // ANCHOR_END: tick
 
-    fn read_timer(&self) -> Result<(), SysError> {
+    fn read_timer(&self) -> Result<(), Error> {
         if let Some(timer) = &self.timer {
             // Reading makes it unreadable until it expires again.
             timer.expirations()?;
@@ -406,7 +407,7 @@ impl<H: Hooks> Echo<H> {
 
     // ANCHOR: server_reply
     /// Reads every queued segment on the server's socket; answers the requests.
-    fn serve(&mut self) -> Result<(), SysError> {
+    fn serve(&mut self) -> Result<(), Error> {
         let Some(server) = &mut self.server else {
             return Ok(());
         };
@@ -450,7 +451,7 @@ impl<H: Hooks> Echo<H> {
 
     // ANCHOR: client_reply
     /// Reads every queued segment on the client's socket; reports the replies.
-    fn receive(&mut self) -> Result<(), SysError> {
+    fn receive(&mut self) -> Result<(), Error> {
         let Some(client) = &mut self.client else {
             return Ok(());
         };
@@ -484,7 +485,7 @@ impl<H: Hooks> Echo<H> {
 
     // ANCHOR: mirror_read
     /// Reads every queued segment on the mirror socket: for the file only.
-    fn mirror(&mut self) -> Result<(), SysError> {
+    fn mirror(&mut self) -> Result<(), Error> {
         let Some(socket) = &self.mirror else {
             return Ok(());
         };
@@ -499,7 +500,7 @@ impl<H: Hooks> Echo<H> {
     /// Reads what is still on its way, prints each side's summary, closes the
     /// --pcap file, and chooses the exit status: 0 after a signal or when every
     /// request was answered, as long as the file (if any) was written.
-    fn finish(mut self, ending: Ending) -> Result<ExitCode, SysError> {
+    fn finish(mut self, ending: Ending) -> Result<ExitCode, Error> {
         if let Some(timer) = &self.timer {
             timer.disarm()?;
         }
@@ -550,7 +551,7 @@ impl<H: Hooks> Echo<H> {
 
     /// Keeps reading the sockets for `time` (at least once, without waiting), so
     /// segments already on their way are counted.
-    fn linger(&mut self, time: Duration) -> Result<(), SysError> {
+    fn linger(&mut self, time: Duration) -> Result<(), Error> {
         let deadline = Instant::now() + time;
         let mut ready = [Event::empty(); 8];
         loop {
@@ -587,7 +588,7 @@ fn write_segment(
     socket: &RawSocket,
     refused: &mut u64,
     segment: &Outgoing,
-) -> Result<(), SysError> {
+) -> Result<(), Error> {
     match send(socket, &segment.segment) {
         Ok(()) => println!("{role}:   wrote  {}", segment.summary),
         Err(error)
@@ -600,12 +601,12 @@ fn write_segment(
             println!("{role}:   NOT SENT {}: {error}", segment.summary);
             // Why, the first time.
             if *refused == 1
-                && let Some(hint) = advice(&error)
+                && let Some(hint) = advice_for_call(&error.call, error.errno)
             {
                 println!("{role}:   {hint}");
             }
         }
-        Err(error) => return Err(error),
+        Err(error) => return Err(error.into()),
     }
     Ok(())
 }
@@ -627,7 +628,7 @@ pub fn read_packet<'b>(
     socket: &RawSocket,
     buf: &'b mut [u8],
     capture: &mut Capture,
-) -> Result<Option<&'b [u8]>, SysError> {
+) -> Result<Option<&'b [u8]>, Error> {
     match socket.try_recv(buf) {
         Ok(Some(len)) => {
             capture.record(socket, &buf[..len])?;

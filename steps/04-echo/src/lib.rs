@@ -6,12 +6,11 @@
 //!
 //! Everything here is free of I/O, so it can be tested without privileges:
 //! - [`args`] turns the command line into a [`Mode`] or a usage
-//!   error;
+//!   error (with `support::args`, which splits it into options and values);
 //! - [`protocol`] holds the two plain state machines, [`Server`] and [`Client`]:
 //!   bytes read and the time go in, segments to write and events to print come
 //!   out;
 //! - [`stats`] counts what each side ignored, and why;
-//! - [`advice`] adds the likely cause and the fix to a failed system call.
 //! - [`exercises`] holds the chapter's exercises; the binary does not use them.
 //!
 //! The exceptions to "free of I/O": [`echo_loop`] is the echo itself, raw
@@ -23,7 +22,6 @@
 //! the kernel's own TCP, for `step-04-echo bench` and for step 5, which
 //! measures its filtered echo with the same harness.
 
-pub mod advice;
 pub mod args;
 pub mod bench;
 pub mod bench_kernel;

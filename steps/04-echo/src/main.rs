@@ -23,15 +23,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use nix::sys::signal::Signal;
-use step_01_socket::netns::enter_private_namespace;
 use step_02_bind_connect::{CLIENT, SERVER};
 use step_03_epoll::Signals;
 use step_04_echo::UsageError;
-use step_04_echo::advice::advice;
 use step_04_echo::args::{self, Mode, SYNOPSIS, USAGE};
 use step_04_echo::bench::{self, BenchOptions, Ratio};
 use step_04_echo::capture::{self, Capture, take_pcap_option};
 use step_04_echo::echo_loop::{Echo, NoHooks};
+use support::program::{
+    enter_private_network, exit_quietly_on_broken_pipe, fail, fail_with_advice,
+    usage_error,
+};
 
 /// What server and client modes say first: they use the namespace they are
 /// started in, and a raw socket there reads all of its TCP traffic.
@@ -61,23 +63,17 @@ fn main() -> ExitCode {
     // loop reads it, and the program stops with its summary, exit 0.
     let signals = match Signals::new(&[Signal::SIGINT, Signal::SIGTERM]) {
         Ok(signals) => signals,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return fail(error),
     };
     // ANCHOR_END: block_signals
-    step_01_socket::exit_quietly_on_broken_pipe();
+    exit_quietly_on_broken_pipe();
     let (mode, pcap) = match parse_command_line() {
         Ok((Mode::Help, _)) => {
             println!("{SYNOPSIS}\n\n{USAGE}\n\n{}", capture::USAGE);
             return ExitCode::SUCCESS;
         }
         Ok(parsed) => parsed,
-        Err(error) => {
-            eprintln!("error: {error}\n\n{SYNOPSIS}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return usage_error(error, SYNOPSIS),
     };
     // ANCHOR: pcap_create
     // The capture file before anything else: a path that cannot be written
@@ -86,10 +82,7 @@ fn main() -> ExitCode {
         None => Capture::off(),
         Some(path) => match Capture::create(&path) {
             Ok(capture) => capture,
-            Err(error) => {
-                eprintln!("error: --pcap: {error}");
-                return ExitCode::FAILURE;
-            }
+            Err(error) => return fail(format_args!("--pcap: {error}")),
         },
     };
     // ANCHOR_END: pcap_create
@@ -100,12 +93,8 @@ fn main() -> ExitCode {
         Mode::Demo { client, verbose } => {
             // First thing, while the process has one thread: a network of our
             // own, even as root. The demo never touches the host's network.
-            match enter_private_namespace() {
-                Ok(namespace) => println!("{namespace}"),
-                Err(error) => {
-                    eprint!("error: {error}");
-                    return ExitCode::FAILURE;
-                }
+            if let Err(exit) = enter_private_network() {
+                return exit;
             }
             let (server, client) =
                 (Some((SERVER, CLIENT)), Some((CLIENT, SERVER, client)));
@@ -133,13 +122,8 @@ fn main() -> ExitCode {
     // ANCHOR_END: modes
     match result {
         Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error}");
-            if let Some(hint) = advice(&error) {
-                eprintln!("{hint}");
-            }
-            ExitCode::FAILURE
-        }
+        // What failed, and the likely cause and its fix if there is a hint.
+        Err(error) => fail_with_advice(&error),
     }
 }
 

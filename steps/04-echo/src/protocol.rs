@@ -35,8 +35,8 @@ use step_01_socket::{
 };
 use step_02_bind_connect::{REPLY, REQUEST, Verdict, classify, data_segment};
 
-use crate::args::show_duration;
 use crate::stats::IgnoredCounts;
+use support::args::show_duration;
 
 // ANCHOR: isn
 /// The client's initial sequence number: request `n` (counting from 1) has
@@ -887,7 +887,7 @@ mod tests {
     }
 
     /// A segment from `src` to `dst`, as read from a raw socket.
-    use step_01_socket::testing::segment_as_read as read;
+    use testkit::segment_as_read as read;
 
     fn psh_ack() -> TcpFlags {
         TcpFlags::PSH | TcpFlags::ACK

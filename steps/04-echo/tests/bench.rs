@@ -6,13 +6,13 @@
 use std::collections::BTreeSet;
 use std::process::{Command, Output};
 
-use step_01_socket::testing::{self, skipped};
+use testkit::skipped;
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_step-04-echo");
 
 fn run(args: &[&str]) -> Output {
-    testing::output(Command::new(BIN).args(args))
+    testkit::output(Command::new(BIN).args(args))
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -24,7 +24,7 @@ use step_04_echo::exercises::match_by_ack::Requests;
 use step_04_echo::exercises::reversed_reply::ReversingServer;
 use step_04_echo::exercises::second_client::TwoClients;
 
-/// What a raw socket reads: see `testing::segment_as_read`.
+/// What a raw socket reads: see `testkit::segment_as_read`.
 fn read(
     src: SocketAddrV4,
     dst: SocketAddrV4,
@@ -33,7 +33,7 @@ fn read(
     flags: TcpFlags,
     payload: &[u8],
 ) -> Vec<u8> {
-    step_01_socket::testing::segment_as_read(src, dst, seq, ack, flags, payload)
+    testkit::segment_as_read(src, dst, seq, ack, flags, payload)
 }
 
 /// A data segment, PSH|ACK, as the workbook's programs send them.

@@ -9,7 +9,6 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use step_01_socket::checksum::{PROTO_TCP, fold, pseudo_header};
-use step_01_socket::testing::with_ipv4_header;
 use step_01_socket::{
     SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_packet, annotate_segment,
     parse_received,
@@ -18,6 +17,7 @@ use step_02_bind_connect::{CLIENT, SERVER, classify};
 use step_04_echo::{
     Client, ClientConfig, ClientEvent, Outgoing, Server, ServerOutcome,
 };
+use testkit::with_ipv4_header;
 
 const MS: Duration = Duration::from_millis(1);
 

@@ -1,12 +1,14 @@
 //! The command line: the demo's options, checked before anything is opened.
 //!
-//! The values (`--count`, `--interval`, `--timeout`) mean what they mean in
-//! step 4 and are parsed by step 4's own parser; this module only makes sure
-//! nothing else is given, since this program has no server or client mode.
+//! The options (`--count`, `--interval`, `--timeout`, ...) are step 4's and
+//! mean what they mean there: step 4's parser reads them. This module only
+//! makes sure nothing else is given, since this program has no server or
+//! client mode.
 
 use step_02_bind_connect::{CLIENT, SERVER};
 use step_04_echo::args::{self as echo_args, Mode};
 use step_04_echo::{BenchOptions, ClientConfig, UsageError};
+use support::args::{Arg, tokens};
 
 /// The first lines of [`USAGE`], printed after a usage error.
 pub const SYNOPSIS: &str = "\
@@ -85,8 +87,6 @@ pub enum Command {
 }
 // ANCHOR_END: command
 
-/// The options that take no value. Every other option takes one.
-const SWITCHES: [&str; 4] = ["-v", "--verbose", "-h", "--help"];
 /// Step 4's options for its server and client modes: the demo's ends are
 /// fixed.
 const ENDPOINTS: [&str; 4] = ["--addr", "--port", "--peer", "--peer-port"];
@@ -106,27 +106,24 @@ where
             _ => Ok(Command::Help),
         };
     }
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        // `--count=3` and `--count 3` mean the same.
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, _)) if name.starts_with("--") => (name, true),
-            _ => (arg.as_str(), false),
-        };
-        if !name.starts_with('-') {
-            return Err(UsageError(format!(
-                "unexpected argument {arg:?}: this program runs the demo and \
-                 takes options only"
-            )));
-        }
-        if ENDPOINTS.contains(&name) {
-            return Err(UsageError(format!(
-                "{name}: the demo's ends are fixed, {SERVER} and {CLIENT}"
-            )));
-        }
-        if !SWITCHES.contains(&name) && !inline {
-            // Its value, checked below by step 4's parser.
-            rest.next();
+    // Step 4's options, as step 4 splits them: only the values are left to
+    // check, by step 4's parser below.
+    for arg in tokens(echo_args::OPTIONS, args.iter().cloned()) {
+        match arg? {
+            Arg::Word(word) => {
+                return Err(UsageError(format!(
+                    "unexpected argument {word:?}: this program runs the demo \
+                     and takes options only"
+                )));
+            }
+            Arg::Value(name, _) if ENDPOINTS.contains(&name) => {
+                return Err(UsageError(format!(
+                    "{name}: the demo's ends are fixed, {SERVER} and {CLIENT}"
+                )));
+            }
+            // Step 4's parser names it, as the first thing wrong.
+            Arg::Unknown(_) => break,
+            Arg::Switch(_) | Arg::Value(..) => {}
         }
     }
     match echo_args::parse(args)? {

@@ -19,12 +19,10 @@ use std::net::SocketAddrV4;
 use std::process::ExitCode;
 
 use nix::sys::signal::Signal;
-use step_01_socket::netns::enter_private_namespace;
 use step_01_socket::{Family, MAX_PACKET, RawSocket, SysError};
 use step_02_bind_connect::{CLIENT, SERVER, bind, connect};
 use step_03_epoll::Signals;
 use step_04_echo::UsageError;
-use step_04_echo::advice::advice;
 use step_04_echo::bench;
 use step_04_echo::capture::Capture;
 use step_04_echo::echo_loop::{Echo, Hooks, Role, read_packet};
@@ -33,6 +31,11 @@ use step_05_bpf_filter::bench::{RATIOS, VARIANTS};
 use step_05_bpf_filter::{
     Insn, REJECT, Tally, Wakes, annotate, attach, drain_queued, echo_filter,
     lock_filter,
+};
+use support::Error;
+use support::program::{
+    enter_private_network, exit_quietly_on_broken_pipe, fail, fail_with_advice,
+    usage_error,
 };
 
 fn parse_command_line() -> Result<Command, UsageError> {
@@ -47,18 +50,12 @@ fn main() -> ExitCode {
     // until the loop reads it, and the demo stops with its summary.
     let signals = match Signals::new(&[Signal::SIGINT, Signal::SIGTERM]) {
         Ok(signals) => signals,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return fail(error),
     };
-    step_01_socket::exit_quietly_on_broken_pipe();
+    exit_quietly_on_broken_pipe();
     let command = match parse_command_line() {
         Ok(command) => command,
-        Err(error) => {
-            eprintln!("error: {error}\n\n{SYNOPSIS}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return usage_error(error, SYNOPSIS),
     };
     // ANCHOR: commands
     let result = match command {
@@ -74,12 +71,8 @@ fn main() -> ExitCode {
         Command::Demo { client, verbose } => {
             // First thing, while the process has one thread: a network of our
             // own, even as root. The demo never touches the host's network.
-            match enter_private_namespace() {
-                Ok(namespace) => println!("{namespace}"),
-                Err(error) => {
-                    eprint!("error: {error}");
-                    return ExitCode::FAILURE;
-                }
+            if let Err(exit) = enter_private_network() {
+                return exit;
             }
             // Step 4's echo, both sides, with this step's hooks.
             let (server, client) =
@@ -92,13 +85,8 @@ fn main() -> ExitCode {
     // ANCHOR_END: commands
     match result {
         Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error}");
-            if let Some(hint) = advice(&error) {
-                eprintln!("{hint}");
-            }
-            ExitCode::FAILURE
-        }
+        // What failed, and the likely cause and its fix if there is a hint.
+        Err(error) => fail_with_advice(&error),
     }
 }
 
@@ -162,7 +150,7 @@ impl Witness {
     }
 
     /// Reads and sorts whatever is queued, so that its buffer never fills.
-    fn count(&mut self) -> Result<(), SysError> {
+    fn count(&mut self) -> Result<(), Error> {
         // Step 4's read; nothing of the witness goes to a --pcap file.
         let (socket, buf, off) = (&self.socket, &mut self.buf, &mut Capture::off());
         while let Some(bytes) = read_packet("witness", socket, buf, off)? {
@@ -185,7 +173,7 @@ impl Side {
     /// After step 4's summary of the side `role`: how often it woke up per
     /// round trip, what its witness read without the filter, and what the
     /// filter kept from the socket.
-    fn report(&mut self, role: Role, round_trips: u64) -> Result<(), SysError> {
+    fn report(&mut self, role: Role, round_trips: u64) -> Result<(), Error> {
         println!("{role}: {}", self.wakes.report(round_trips));
         self.witness.count()?;
         let seen = &self.witness.tally;
@@ -228,7 +216,7 @@ impl Hooks for Filtered {
         socket: &RawSocket,
         me: SocketAddrV4,
         peer: SocketAddrV4,
-    ) -> Result<(), SysError> {
+    ) -> Result<(), Error> {
         filter(role, socket, me, peer)?;
         let side = Side {
             witness: Witness::open(me, peer)?,
@@ -268,7 +256,7 @@ impl Hooks for Filtered {
     }
 
     /// After each wait, the witnesses' queues are emptied into their counts.
-    fn waited(&mut self) -> Result<(), SysError> {
+    fn waited(&mut self) -> Result<(), Error> {
         for role in [Role::Server, Role::Client] {
             if let Some(side) = self.side(role) {
                 side.witness.count()?;
@@ -278,7 +266,7 @@ impl Hooks for Filtered {
     }
 
     /// After step 4's summary lines of a side, this step's.
-    fn summarise(&mut self, role: Role, round_trips: u64) -> Result<(), SysError> {
+    fn summarise(&mut self, role: Role, round_trips: u64) -> Result<(), Error> {
         match self.side(role) {
             Some(side) => side.report(role, round_trips),
             None => Ok(()),

@@ -99,9 +99,9 @@ impl Wakes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use step_01_socket::testing::with_ipv4_header;
     use step_01_socket::{SeqNumber, TcpFlags, TcpRepr};
     use step_02_bind_connect::{CLIENT, SERVER};
+    use testkit::with_ipv4_header;
 
     fn read(src: SocketAddrV4, dst: SocketAddrV4, flags: TcpFlags) -> Vec<u8> {
         let tcp = TcpRepr {

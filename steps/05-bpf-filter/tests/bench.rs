@@ -5,13 +5,13 @@
 
 use std::process::{Command, Output};
 
-use step_01_socket::testing::{self, skipped};
+use testkit::skipped;
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_step-05-bpf-filter");
 
 fn run(args: &[&str]) -> Output {
-    testing::output(Command::new(BIN).args(args))
+    testkit::output(Command::new(BIN).args(args))
 }
 
 /// The number after `"name":` in one JSON line.

@@ -5,7 +5,7 @@
 //! namespaces would make no sense. A libtest process always has at least two
 //! threads, the main one and the one running the test, so a test that calls
 //! `unshare(CLONE_NEWUSER)` gets EINVAL. That is why
-//! `testing::in_private_network` re-runs the test in a child that unshares
+//! `testkit::in_private_network` re-runs the test in a child that unshares
 //! between fork and exec, and why the step programs enter their namespace
 //! first thing in `main`.
 

@@ -6,16 +6,20 @@
 //! thread, so [`enter_private_namespace`] must run first thing in `main`, before
 //! anything starts a thread. A test process always has several threads, so
 //! tests either run the step binaries or re-run themselves in a child that
-//! unshares before it execs (`testing::in_private_network`).
+//! unshares before it execs (`testkit::in_private_network`).
 
 use std::fmt;
 use std::fs;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::socket::{self, AddressFamily, SockFlag, SockType};
-use nix::unistd::{getegid, geteuid};
+use nix::sys::stat::Mode;
+use nix::unistd::{getegid, geteuid, write};
+
+use crate::advice::program_name;
 
 /// Which namespaces the process entered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +117,7 @@ impl fmt::Display for NamespaceError {
             f,
             "  - run as root, which needs no user namespace: cargo build, then\n      \
              sudo ./target/debug/{}",
-            crate::socket::program_name()
+            program_name()
         )?;
         match self.refusal {
             Refusal::AppArmor => writeln!(
@@ -144,8 +148,9 @@ fn sysctl(path: &str) -> Option<String> {
     fs::read_to_string(path).ok().map(|s| s.trim().to_owned())
 }
 
-/// Reads the sysctls that forbid user namespaces, to say which one did.
-pub(crate) fn refusal_for(errno: Errno) -> Refusal {
+/// Reads the sysctls that forbid user namespaces, to say which one refused
+/// `errno`.
+pub fn refusal_for(errno: Errno) -> Refusal {
     if errno == Errno::EINVAL {
         return Refusal::Threads;
     }
@@ -168,15 +173,20 @@ pub(crate) fn refusal_for(errno: Errno) -> Refusal {
     Refusal::Other
 }
 
+/// Writes `text` to a file of `/proc/self` (`uid_map`, `gid_map`,
+/// `setgroups`), the error naming both.
 fn write_proc(path: &str, text: &str) -> Result<(), NamespaceError> {
-    fs::write(path, text).map_err(|e| {
-        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-        NamespaceError {
-            call: format!("write({path}, {text:?})"),
-            errno,
-            refusal: refusal_for(errno),
-        }
-    })
+    let fail = |errno| NamespaceError {
+        call: format!("write({path}, {text:?})"),
+        errno,
+        refusal: refusal_for(errno),
+    };
+    let file = open(path, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())
+        .map_err(fail)?;
+    // The kernel takes each of these files whole, in one write(2), or fails
+    // the call: there is no rest to write.
+    write(&file, text.as_bytes()).map_err(fail)?;
+    Ok(())
 }
 
 // ANCHOR: enter
@@ -242,7 +252,11 @@ pub fn bring_lo_up() -> Result<(), NamespaceError> {
         None,
     )
     .map_err(|e| fail("socket(AF_INET, SOCK_DGRAM, 0)", e))?;
-    // SAFETY: ifreq is plain old data; all zeroes is a valid value.
+    // nix has no call for an interface's flags (the ioctl functions its
+    // macros generate are unsafe as well), so this is libc's ioctl and its
+    // struct ifreq, whose union only unsafe code can read.
+    // SAFETY: ifreq is plain old data; all zeroes is a valid value, and leaves
+    // no byte of the union uninitialised for the kernel to read.
     let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in request.ifr_name.iter_mut().zip(b"lo\0") {
         *dst = *src as libc::c_char;
@@ -252,9 +266,10 @@ pub fn bring_lo_up() -> Result<(), NamespaceError> {
     let ret =
         unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) };
     Errno::result(ret).map_err(|e| fail("ioctl(SIOCGIFFLAGS, \"lo\")", e))?;
-    // SAFETY: SIOCGIFFLAGS just filled the flags member of the union.
-    unsafe { request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
-    // SAFETY: as above; SIOCSIFFLAGS reads the name and the flags.
+    // SAFETY: reading a union field: SIOCGIFFLAGS just filled the flags member.
+    let flags = unsafe { request.ifr_ifru.ifru_flags };
+    request.ifr_ifru.ifru_flags = flags | libc::IFF_UP as libc::c_short;
+    // SAFETY: as for SIOCGIFFLAGS; SIOCSIFFLAGS reads the name and the flags.
     let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCSIFFLAGS, &request) };
     Errno::result(ret)
         .map_err(|e| fail("ioctl(SIOCSIFFLAGS, \"lo\", IFF_UP)", e))?;

@@ -23,9 +23,10 @@ use std::fmt;
 use std::fs;
 
 use nix::errno::Errno;
+use nix::sys::prctl::set_no_new_privs;
 use nix::unistd::{Gid, Uid, geteuid, setgroups, setresgid, setresuid};
 
-use crate::SysError;
+use crate::Error;
 
 /// Where the kernel shows the calling thread's ids and capabilities (proc(5)).
 pub const STATUS: &str = "/proc/thread-self/status";
@@ -76,7 +77,7 @@ impl fmt::Display for Dropped {
 /// A malformed `SUDO_UID` or `SUDO_GID` (named, with its value), a failed call
 /// (named, with its arguments), or a thread that still holds an id or a
 /// capability it should not (what `/proc/thread-self/status` says).
-pub fn drop_after_sudo() -> Result<Option<Dropped>, SysError> {
+pub fn drop_after_sudo() -> Result<Option<Dropped>, Error> {
     if !geteuid().is_root() {
         return Ok(None);
     }
@@ -101,50 +102,45 @@ pub fn drop_after_sudo() -> Result<Option<Dropped>, SysError> {
     }
     let before = Credentials::read(STATUS)?;
     if before.threads != 1 {
-        return Err(SysError::new(
+        return Err(Error::invalid(
+            "drop_after_sudo",
             format!(
-                "drop_after_sudo: {} threads run; drop root before any starts",
+                "{} threads run; drop root before any starts",
                 before.threads
             ),
-            Errno::EINVAL,
         ));
     }
     become_user(user)?;
     let after = Credentials::read(STATUS)?;
-    after.check_dropped(user).map(Some).map_err(|why| {
-        SysError::new(format!("after the drop, {STATUS}: {why}"), Errno::EPERM)
-    })
+    after
+        .check_dropped(user)
+        .map(Some)
+        .map_err(|why| Error::invalid(format!("after the drop, {STATUS}"), why))
 }
 // ANCHOR_END: drop_after_sudo
 
 // ANCHOR: become_user
 /// The calls, in an order that works: groups and gids while the thread is
 /// still root, the uids last; then what the uid change leaves.
-fn become_user(user: SudoUser) -> Result<(), SysError> {
+fn become_user(user: SudoUser) -> Result<(), Error> {
     let (uid, gid) = (user.uid, user.gid);
     // No supplementary groups: root's would survive the gid change.
-    setgroups(&[]).map_err(|e| SysError::new("setgroups([])", e))?;
+    setgroups(&[]).map_err(|e| Error::sys("setgroups([])", e))?;
     // Real, effective and saved gid, while we may still change them.
     let g = Gid::from_raw(gid);
     setresgid(g, g, g)
-        .map_err(|e| SysError::new(format!("setresgid({gid}, {gid}, {gid})"), e))?;
+        .map_err(|e| Error::sys(format!("setresgid({gid}, {gid}, {gid})"), e))?;
     // Real, effective and saved uid: with no 0 left among them, the kernel
     // empties the permitted, effective and ambient capabilities (no
     // SECBIT_KEEP_CAPS is set), and the thread can never become root again
     // (capabilities(7)).
     let u = Uid::from_raw(uid);
     setresuid(u, u, u)
-        .map_err(|e| SysError::new(format!("setresuid({uid}, {uid}, {uid})"), e))?;
+        .map_err(|e| Error::sys(format!("setresuid({uid}, {uid}, {uid})"), e))?;
     clear_capabilities()?;
     // No exec can grant anything again: no setuid bit, no file capability.
-    let (on, unused): (libc::c_ulong, libc::c_ulong) = (1, 0);
-    // SAFETY: PR_SET_NO_NEW_PRIVS takes the value 1 and three unused zero
-    // arguments; it reads no memory and only sets a flag on the thread.
-    let ret = unsafe {
-        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, on, unused, unused, unused)
-    };
-    Errno::result(ret)
-        .map_err(|e| SysError::new("prctl(PR_SET_NO_NEW_PRIVS, 1)", e))?;
+    set_no_new_privs()
+        .map_err(|e| Error::sys("prctl(PR_SET_NO_NEW_PRIVS, 1)", e))?;
     Ok(())
 }
 // ANCHOR_END: become_user
@@ -153,7 +149,7 @@ fn become_user(user: SudoUser) -> Result<(), SysError> {
 /// only one the kernel left as it was; emptying it empties the ambient set as
 /// well (ambient must lie within permitted and inheritable). Lowering
 /// capabilities needs no privilege.
-fn clear_capabilities() -> Result<(), SysError> {
+fn clear_capabilities() -> Result<(), Error> {
     /// `struct __user_cap_header_struct` (linux/capability.h).
     #[repr(C)]
     struct Header {
@@ -180,22 +176,20 @@ fn clear_capabilities() -> Result<(), SysError> {
         inheritable: 0,
     };
     let data = [empty; 2];
+    // nix has no capset (nor any capability call): libc's raw syscall.
     // SAFETY: header is a valid version-3 header for the calling thread (pid
     // 0), which the kernel may write its preferred version into; data points
     // to the two Data structs version 3 reads. Both live across the call.
     let ret = unsafe {
         libc::syscall(libc::SYS_capset, &mut header as *mut Header, data.as_ptr())
     };
-    Errno::result(ret).map_err(|e| SysError::new("capset(all sets empty)", e))?;
+    Errno::result(ret).map_err(|e| Error::sys("capset(all sets empty)", e))?;
     Ok(())
 }
 
 /// Reads a small file of /proc, the error naming it.
-fn read(path: &str) -> Result<String, SysError> {
-    fs::read_to_string(path).map_err(|e| {
-        let errno = Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO));
-        SysError::new(format!("read({path})"), errno)
-    })
+fn read(path: &str) -> Result<String, Error> {
+    fs::read_to_string(path).map_err(|e| Error::io(format!("read({path})"), e))
 }
 
 /// The `SUDO_UID` and `SUDO_GID` values, checked. `None` if `SUDO_UID` is
@@ -209,7 +203,7 @@ fn read(path: &str) -> Result<String, SysError> {
 pub fn parse_sudo_user(
     sudo_uid: Option<&OsStr>,
     sudo_gid: Option<&OsStr>,
-) -> Result<Option<SudoUser>, SysError> {
+) -> Result<Option<SudoUser>, Error> {
     let Some(uid) = sudo_uid else {
         return Ok(None);
     };
@@ -218,25 +212,23 @@ pub fn parse_sudo_user(
         return Ok(None);
     }
     let Some(gid) = sudo_gid else {
-        return Err(SysError::new(
-            format!("environment: SUDO_UID={uid} is set but SUDO_GID is not"),
-            Errno::EINVAL,
+        return Err(Error::invalid(
+            "environment",
+            format!("SUDO_UID={uid} is set but SUDO_GID is not"),
         ));
     };
     let gid = parse_id("SUDO_GID", gid)?;
     if gid == 0 {
-        return Err(SysError::new(
-            format!(
-                "environment: SUDO_GID=0 for SUDO_UID={uid}: not dropping to group root"
-            ),
-            Errno::EINVAL,
+        return Err(Error::invalid(
+            "environment",
+            format!("SUDO_GID=0 for SUDO_UID={uid}: not dropping to group root"),
         ));
     }
     Ok(Some(SudoUser { uid, gid }))
 }
 
 /// One id from the environment: decimal digits, below `u32::MAX` (-1).
-fn parse_id(name: &str, value: &OsStr) -> Result<u32, SysError> {
+fn parse_id(name: &str, value: &OsStr) -> Result<u32, Error> {
     let text = value.to_str().unwrap_or_default();
     let id = text
         .bytes()
@@ -245,12 +237,9 @@ fn parse_id(name: &str, value: &OsStr) -> Result<u32, SysError> {
         .flatten()
         .filter(|id| *id != u32::MAX);
     id.ok_or_else(|| {
-        SysError::new(
-            format!(
-                "environment: {name}={value:?} is not an id \
-                 (decimal, 0 to 4294967294)"
-            ),
-            Errno::EINVAL,
+        Error::invalid(
+            "environment",
+            format!("{name}={value:?} is not an id (decimal, 0 to 4294967294)"),
         )
     })
 }
@@ -298,10 +287,9 @@ pub struct Credentials {
 
 impl Credentials {
     /// Reads and parses `path` (e.g. [`STATUS`]).
-    pub fn read(path: &str) -> Result<Credentials, SysError> {
-        Credentials::parse(&read(path)?).map_err(|why| {
-            SysError::new(format!("parse {path}: {why}"), Errno::EINVAL)
-        })
+    pub fn read(path: &str) -> Result<Credentials, Error> {
+        Credentials::parse(&read(path)?)
+            .map_err(|why| Error::invalid(format!("parse {path}"), why))
     }
 
     /// Parses the text of a `/proc/PID/status`; the error names the line

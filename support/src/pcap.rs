@@ -28,7 +28,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 
-use crate::socket::SysError;
+use crate::Error;
 
 // ANCHOR: constants
 /// Identifies a classic pcap file with microsecond timestamps; its byte order
@@ -229,10 +229,10 @@ const SIOCGSTAMPNS: libc::Ioctl = 0x8907;
 /// `SIOCGSTAMPNS` then reports the time it was *read*. So this also waits until
 /// a probe (a UDP datagram to itself over `lo`, which no TCP socket sees) comes
 /// back stamped: for a second at most, after which reads may carry read times.
-pub fn enable_arrival_times(socket: &impl AsRawFd) -> Result<(), SysError> {
+pub fn enable_arrival_times(socket: &impl AsRawFd) -> Result<(), Error> {
     match arrival_time(socket) {
         Ok(_) => {}
-        Err(e) if e.errno == Errno::ENOENT => {}
+        Err(e) if e.errno() == Some(Errno::ENOENT) => {}
         Err(e) => return Err(e),
     }
     let probe = Probe::new()?;
@@ -247,11 +247,13 @@ pub fn enable_arrival_times(socket: &impl AsRawFd) -> Result<(), SysError> {
 
 /// When the packet last read from `socket` arrived: the moment it crossed `lo`,
 /// not the moment the program got around to reading it.
-pub fn arrival_time(socket: &impl AsRawFd) -> Result<SystemTime, SysError> {
+pub fn arrival_time(socket: &impl AsRawFd) -> Result<SystemTime, Error> {
     let mut stamp = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
+    // nix has no call for SIOCGSTAMPNS (the ioctl functions its macros
+    // generate are unsafe as well): libc's ioctl.
     // SAFETY: SIOCGSTAMPNS writes one struct timespec to the pointer, which
     // points to a live, writable timespec; the fd is open while `socket` lives.
     let ret = unsafe {
@@ -261,12 +263,20 @@ pub fn arrival_time(socket: &impl AsRawFd) -> Result<SystemTime, SysError> {
             &mut stamp as *mut libc::timespec,
         )
     };
-    Errno::result(ret).map_err(|e| SysError::new("ioctl(SIOCGSTAMPNS)", e))?;
+    Errno::result(ret).map_err(|e| Error::sys("ioctl(SIOCGSTAMPNS)", e))?;
     let seconds = u64::try_from(stamp.tv_sec);
-    let nanos = u32::try_from(stamp.tv_nsec);
+    let nanos = u32::try_from(stamp.tv_nsec)
+        .ok()
+        .filter(|&n| n < 1_000_000_000);
     match (seconds, nanos) {
-        (Ok(seconds), Ok(nanos)) => Ok(UNIX_EPOCH + Duration::new(seconds, nanos)),
-        _ => Err(SysError::new("ioctl(SIOCGSTAMPNS)", Errno::ERANGE)),
+        (Ok(seconds), Some(nanos)) => Ok(UNIX_EPOCH + Duration::new(seconds, nanos)),
+        _ => Err(Error::invalid(
+            "ioctl(SIOCGSTAMPNS)",
+            format!(
+                "the stamp {} s {} ns is no time after 1970",
+                stamp.tv_sec, stamp.tv_nsec
+            ),
+        )),
     }
 }
 // ANCHOR_END: arrival
@@ -279,23 +289,23 @@ struct Probe {
 }
 
 impl Probe {
-    fn new() -> Result<Probe, SysError> {
+    fn new() -> Result<Probe, Error> {
         let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
-            .map_err(|e| io_error("bind(127.0.0.1, UDP probe)", &e))?;
+            .map_err(|e| Error::io("bind(127.0.0.1, UDP probe)", e))?;
         let me = socket
             .local_addr()
-            .map_err(|e| io_error("getsockname(UDP probe)", &e))?;
+            .map_err(|e| Error::io("getsockname(UDP probe)", e))?;
         socket
             .connect(me)
-            .map_err(|e| io_error("connect(UDP probe)", &e))?;
+            .map_err(|e| Error::io("connect(UDP probe)", e))?;
         // On lo the datagram is back at once; never wait for it forever.
         socket
             .set_read_timeout(Some(Duration::from_secs(1)))
-            .map_err(|e| io_error("setsockopt(SO_RCVTIMEO, UDP probe)", &e))?;
+            .map_err(|e| Error::io("setsockopt(SO_RCVTIMEO, UDP probe)", e))?;
         let probe = Probe { socket };
         match arrival_time(&probe.socket) {
             Ok(_) => Ok(probe),
-            Err(e) if e.errno == Errno::ENOENT => Ok(probe),
+            Err(e) if e.errno() == Some(Errno::ENOENT) => Ok(probe),
             Err(e) => Err(e),
         }
     }
@@ -303,20 +313,16 @@ impl Probe {
     /// Sends one datagram to itself and reads it. On `lo` it has arrived when
     /// `send` returns; a stamp from before that is a real one, a later one is
     /// the time of the read.
-    fn comes_back_stamped(&self) -> Result<bool, SysError> {
+    fn comes_back_stamped(&self) -> Result<bool, Error> {
         self.socket
             .send(b"stamp?")
-            .map_err(|e| io_error("send(UDP probe)", &e))?;
+            .map_err(|e| Error::io("send(UDP probe)", e))?;
         let sent = SystemTime::now();
         self.socket
             .recv(&mut [0u8; 8])
-            .map_err(|e| io_error("recv(UDP probe)", &e))?;
+            .map_err(|e| Error::io("recv(UDP probe)", e))?;
         Ok(arrival_time(&self.socket)? <= sent)
     }
-}
-
-fn io_error(call: &str, error: &io::Error) -> SysError {
-    SysError::new(call, Errno::from_raw(error.raw_os_error().unwrap_or(0)))
 }
 // ANCHOR_END: probe
 
