@@ -33,7 +33,11 @@ ANCHOR_LINE = re.compile(r"^\s*//\s*ANCHOR(_END)?:")
 
 # The crates whose tests the pages show: each step's, and the two crates that
 # are no step's lesson.
-CRATES = sorted((ROOT / "steps").glob("*/")) + [ROOT / "support", ROOT / "testkit"]
+CRATES = sorted((ROOT / "steps").glob("*/")) + [
+    ROOT / "support",
+    ROOT / "testkit",
+    ROOT / "diagram",
+]
 
 
 def package_of(path):
