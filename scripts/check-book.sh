@@ -276,7 +276,9 @@ PY
 
 if [ "$run_snapshots" = yes ]; then
     python3 scripts/recorded-runs.py --self-test
-    # The sequence diagrams are drawn from fresh runs and must be the same.
+    # The "where we are" pictures, and the sequence diagrams drawn from fresh
+    # runs, must be what their scripts draw today.
+    python3 scripts/where-we-are.py --check
     scripts/diagrams.sh --check
     # As root (CI), a recorded run that cannot run fails, as a skipped test does.
     ci=${CI:-}
