@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use step_02_bind_connect::{CLIENT, SERVER};
 pub use support::args::UsageError;
-use support::args::{self, Arg, Given, Opt};
+use support::args::{self, Given, Opt};
 
-use crate::bench::{BenchOptions, MAX_COUNT};
 use crate::protocol::ClientConfig;
 
 /// The first lines of [`USAGE`], printed after a usage error.
@@ -21,7 +20,6 @@ usage: step-04-echo [--count N] [--interval T] [--timeout T] [--tries N] [-v]
        step-04-echo server [ADDR] [--addr A] [--port P] [--peer A] [--peer-port P] [-v]
        step-04-echo client [ADDR] [--addr A] [--port P] [--peer A] [--peer-port P]
                            [--count N] [--interval T] [--timeout T] [--tries N] [-v]
-       step-04-echo bench [--count N] [--no-pin] [--json]
        step-04-echo --help";
 
 /// The text `--help` prints (after [`SYNOPSIS`]).
@@ -63,34 +61,9 @@ options for all:
   -v, --verbose   also print every segment ignored, with the reason
   -h, --help      this text
 
-`bench` measures what the raw approach costs, in a private network namespace
-of its own: the raw echo (both sides in this process, the server on a thread,
-one request in flight, no line printed per segment; `raw`), the same exchange
-driven by the demo's Server and Client machines (`raw-machines`, 12 bytes
-only), and the kernel's TCP doing the same echo (`kernel-tcp`: SOCK_STREAM on
-127.0.0.1, epoll, TCP_NODELAY), with 12-byte and 1400-byte payloads. For each
-it prints round trips per second, the 50th and 99th percentile of one round
-trip's time in microseconds, the client's wake-ups (epoll_wait returns) per
-round trip, and the RSTs read by both ends' raw sockets per round trip; then
-ratios of round trips per second from the same run. Build it with --release:
-a debug build measures the compiler, not the echo.
-options for bench:
-  --count N       round trips measured per configuration (default 100000,
-                  at most 10000000), after 1000 that are not counted
-  --no-pin        let the scheduler place the two ends; by default both run
-                  on one CPU (on a virtual machine a wake-up that crosses
-                  CPUs can cost more than a whole round trip)
-  --json          one JSON object per configuration, one per line
-                  (JSON Lines), with the fields echo, payload_bytes,
-                  round_trips, round_trips_per_s, p50_us, p99_us,
-                  wakeups_per_round_trip, rsts_per_round_trip, and the
-                  ratios: ratio_to_kernel_tcp on raw, ratio_to_raw on
-                  raw-machines
-
 examples:
   cargo run -p step-04-echo                      # the demo
   cargo run -p step-04-echo -- --count 3 -v      # the demo, with the RSTs shown
-  cargo run --release -p step-04-echo -- bench   # raw echo vs kernel TCP
   # the tutorial's two terminals, as root in the current namespace
   # (as root already: cargo run -p step-04-echo -- server 127.0.0.1):
   sudo ./target/debug/step-04-echo server 127.0.0.1
@@ -135,9 +108,6 @@ pub enum Mode {
         /// Print ignored segments too.
         verbose: bool,
     },
-    /// The raw echo against the kernel's TCP, measured, in a private network
-    /// namespace.
-    Bench(BenchOptions),
 }
 
 /// The demo's and the client's defaults.
@@ -168,14 +138,6 @@ pub const OPTIONS: &[Opt] = &[
     Opt::with_value(&["--interval"]),
     Opt::with_value(&["--timeout"]),
     Opt::with_value(&["--tries"]),
-];
-
-/// The options of `bench`.
-pub const BENCH_OPTIONS: &[Opt] = &[
-    Opt::switch(&["--help", "-h"]),
-    Opt::switch(&["--no-pin"]),
-    Opt::switch(&["--json"]),
-    Opt::with_value(&["--count"]),
 ];
 
 // ANCHOR: parse_addr
@@ -229,13 +191,9 @@ where
         Some("server") => Which::Server,
         Some("client") => Which::Client,
         Some("demo") => Which::Demo,
-        Some("bench") => {
-            args.next();
-            return parse_bench(args);
-        }
         Some(word) if !word.starts_with('-') => {
             return Err(usage(format!(
-                "unknown mode {word:?}: expected server, client, bench, or none \
+                "unknown mode {word:?}: expected server, client, or none \
                  (the demo)"
             )));
         }
@@ -245,35 +203,6 @@ where
     args.next();
     finish(which, Given::collect(OPTIONS, args)?)
 }
-
-// ANCHOR: parse_bench
-/// `bench`'s options: `--count N`, `--no-pin`, `--json`, and `--help`.
-fn parse_bench(args: impl Iterator<Item = String>) -> Result<Mode, UsageError> {
-    let mut options = BenchOptions::default();
-    for arg in args::tokens(BENCH_OPTIONS, args) {
-        match arg? {
-            Arg::Switch("--help") => return Ok(Mode::Help),
-            Arg::Switch("--no-pin") => options.pin = false,
-            Arg::Switch(_) => options.json = true,
-            Arg::Value(_, count) => {
-                options.count = args::number("--count", &count, 1, MAX_COUNT)?;
-            }
-            Arg::Unknown(other) => {
-                return Err(usage(format!(
-                    "unknown option {other:?} for bench (it takes --count, \
-                     --no-pin, --json)"
-                )));
-            }
-            Arg::Word(other) => {
-                return Err(usage(format!(
-                    "unexpected argument {other:?}: bench takes options only"
-                )));
-            }
-        }
-    }
-    Ok(Mode::Bench(options))
-}
-// ANCHOR_END: parse_bench
 
 /// The client's pacing and bounds, from the options or the defaults.
 fn client_config(
@@ -666,7 +595,7 @@ mod tests {
     fn malformed_command_lines() {
         assert_eq!(
             error("serve"),
-            r#"unknown mode "serve": expected server, client, bench, or none (the demo)"#
+            r#"unknown mode "serve": expected server, client, or none (the demo)"#
         );
         assert_eq!(error("server --bogus"), r#"unknown option "--bogus""#);
         assert_eq!(error("server --port"), "--port needs a value");
@@ -680,56 +609,6 @@ mod tests {
             error("client 127.0.0.1 --peer 127.0.0.1"),
             "the server's address is given twice (127.0.0.1 and --peer 127.0.0.1): \
              give it once"
-        );
-    }
-
-    #[test]
-    fn bench_takes_a_count_no_pin_and_json() {
-        assert_eq!(parsed("bench"), Mode::Bench(BenchOptions::default()));
-        assert_eq!(
-            BenchOptions::default(),
-            BenchOptions {
-                count: 100_000,
-                pin: true,
-                json: false
-            }
-        );
-        assert_eq!(
-            parsed("bench --count 200 --no-pin --json"),
-            Mode::Bench(BenchOptions {
-                count: 200,
-                pin: false,
-                json: true
-            })
-        );
-        assert_eq!(
-            parsed("bench --count=7"),
-            Mode::Bench(BenchOptions {
-                count: 7,
-                ..BenchOptions::default()
-            })
-        );
-        assert_eq!(parsed("bench --json -h"), Mode::Help);
-    }
-
-    #[test]
-    fn bench_refuses_what_it_does_not_take() {
-        assert_eq!(
-            error("bench --count 0"),
-            r#"--count: "0" is not a whole number from 1 to 10000000"#
-        );
-        assert_eq!(
-            error("bench --count 10000001"),
-            r#"--count: "10000001" is not a whole number from 1 to 10000000"#
-        );
-        assert_eq!(error("bench --count"), "--count needs a value");
-        assert_eq!(
-            error("bench --interval 0"),
-            r#"unknown option "--interval" for bench (it takes --count, --no-pin, --json)"#
-        );
-        assert_eq!(
-            error("bench 127.0.0.1"),
-            r#"unexpected argument "127.0.0.1": bench takes options only"#
         );
     }
 }

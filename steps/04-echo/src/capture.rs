@@ -8,7 +8,8 @@
 //!   client's what comes from 127.0.0.1: both directions, the kernel's RSTs
 //!   included;
 //! - a side alone whose peer has another address: its socket reads only what
-//!   comes from the peer, so `main` opens a mirror socket for what goes to it;
+//!   comes from the peer, so a mirror socket reads what goes to it
+//!   ([`Capture::open_mirror`]);
 //! - a side alone on one address (`server 127.0.0.1`): its socket reads both
 //!   directions, its own segments included.
 //!
@@ -26,8 +27,11 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+use std::net::SocketAddrV4;
+
 use crate::UsageError;
 use step_01_socket::RawSocket;
+use step_02_bind_connect::open_connected;
 use support::Error;
 use support::pcap::{PcapError, PcapWriter, arrival_time, enable_arrival_times};
 
@@ -135,6 +139,8 @@ impl<W: Write> Reorder<W> {
 #[derive(Debug)]
 pub struct Capture {
     recording: Option<Recording>,
+    /// For a side alone, what reads its own segments: see [`Capture::open_mirror`].
+    mirror: Option<RawSocket>,
 }
 
 #[derive(Debug)]
@@ -147,7 +153,10 @@ struct Recording {
 impl Capture {
     /// No recording.
     pub fn off() -> Capture {
-        Capture { recording: None }
+        Capture {
+            recording: None,
+            mirror: None,
+        }
     }
 
     /// Creates the file (errors name it) and writes the pcap header.
@@ -158,6 +167,7 @@ impl Capture {
                 packets: Reorder::new(file),
                 failed: None,
             }),
+            mirror: None,
         })
     }
 
@@ -181,16 +191,63 @@ impl Capture {
         socket: &RawSocket,
         packet: &[u8],
     ) -> Result<(), Error> {
-        let Some(recording) = &mut self.recording else {
-            return Ok(());
-        };
-        if recording.failed.is_some() {
+        record(&mut self.recording, socket, packet)
+    }
+
+    // ANCHOR: mirror
+    /// For a side alone, `me` talking to `peer`, when recording: its own
+    /// socket reads only what comes from the peer, never what it sends. A
+    /// mirror socket, bound to the peer's address and connected to ours,
+    /// reads exactly what goes from us to the peer: our segments as `lo`
+    /// carried them, IPv4 header and all, and the kernel's RSTs from our
+    /// address. Its reads go to the file only. With one address on both ends
+    /// there is no need for it: the side's own socket reads its own segments
+    /// too.
+    pub fn open_mirror(
+        &mut self,
+        me: SocketAddrV4,
+        peer: SocketAddrV4,
+    ) -> Result<(), Error> {
+        if self.recording.is_none() || me.ip() == peer.ip() {
             return Ok(());
         }
-        let arrived = arrival_time(socket)?;
-        let added = recording.packets.add(packet, arrived, SystemTime::now());
-        recording.failed = added.err();
+        // The mirror image of the side's own socket: local and peer swapped.
+        let socket = open_connected(peer, me)?;
+        socket.set_nonblocking()?;
+        self.watch(&socket)?;
+        println!(
+            "pcap: a mirror socket, bound to {}, connected to {}: reads what this \
+             side sends, for the file",
+            peer.ip(),
+            me.ip()
+        );
+        self.mirror = Some(socket);
         Ok(())
+    }
+    // ANCHOR_END: mirror
+
+    /// The mirror socket, if there is one, for the loop to watch.
+    pub fn mirror(&self) -> Option<&RawSocket> {
+        self.mirror.as_ref()
+    }
+
+    /// Reads one packet from the mirror socket into `buf` and records it;
+    /// false when nothing (more) is queued.
+    pub fn read_mirror(&mut self, buf: &mut [u8]) -> Result<bool, Error> {
+        let Some(socket) = &self.mirror else {
+            return Ok(false);
+        };
+        match socket.try_recv(buf) {
+            Ok(Some(len)) => {
+                record(&mut self.recording, socket, &buf[..len])?;
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(error) => {
+                eprintln!("mirror: {error} (reported; reading on)");
+                Ok(false)
+            }
+        }
     }
 
     /// Writes what is held and closes the file: the summary line, or what went
@@ -199,6 +256,24 @@ impl Capture {
         let recording = self.recording?;
         Some(finish_recording(recording))
     }
+}
+
+/// [`Capture::record`], into the recording if there is one.
+fn record(
+    recording: &mut Option<Recording>,
+    socket: &RawSocket,
+    packet: &[u8],
+) -> Result<(), Error> {
+    let Some(recording) = recording else {
+        return Ok(());
+    };
+    if recording.failed.is_some() {
+        return Ok(());
+    }
+    let arrived = arrival_time(socket)?;
+    let added = recording.packets.add(packet, arrived, SystemTime::now());
+    recording.failed = added.err();
+    Ok(())
 }
 
 fn finish_recording(recording: Recording) -> Result<String, PcapError> {

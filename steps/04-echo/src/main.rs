@@ -6,8 +6,9 @@
 //! a signalfd (SIGINT and SIGTERM, blocked as the first thing `main` does).
 //! What a read means and what to send back is the business of the state
 //! machines in the library (`Server`, `Client`); the loop that moves bytes
-//! between them and the kernel is the library's `Echo` (`echo_loop.rs`). This
-//! file chooses what to run, and how the program ends.
+//! between them and the kernel is the library's `Echo` (`echo_loop.rs`), and
+//! `Print` prints what they do. This file chooses what to run, and how the
+//! program ends.
 //!
 //! With no arguments, a demo: both sides in one process and one epoll set, in a
 //! private network namespace. `server` and `client` run one side each in the
@@ -16,8 +17,8 @@
 //! With `--pcap FILE`, every packet the sockets read goes to FILE as well (see
 //! the library's `capture.rs`), for Wireshark or tshark.
 //!
-//! `bench` measures the raw echo against the kernel's TCP, in a private
-//! network namespace, with the library's harness (`bench.rs`).
+//! What all this costs next to the kernel's own TCP is measured by the
+//! workspace's `workbook-bench` crate, with these same machines and loop.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,9 +28,8 @@ use step_02_bind_connect::{CLIENT, SERVER};
 use step_03_epoll::Signals;
 use step_04_echo::UsageError;
 use step_04_echo::args::{self, Mode, SYNOPSIS, USAGE};
-use step_04_echo::bench::{self, BenchOptions, Ratio};
 use step_04_echo::capture::{self, Capture, take_pcap_option};
-use step_04_echo::echo_loop::{Echo, NoHooks};
+use step_04_echo::echo_loop::{Echo, Print};
 use support::program::{
     enter_private_network, exit_quietly_on_broken_pipe, fail, fail_with_advice,
     usage_error,
@@ -47,11 +47,6 @@ fn parse_command_line() -> Result<(Mode, Option<PathBuf>), UsageError> {
     let args = args.map(|arg| arg.to_string_lossy().into_owned());
     let (pcap, rest) = take_pcap_option(args)?;
     let mode = args::parse(rest)?;
-    if matches!(mode, Mode::Bench(_)) && pcap.is_some() {
-        return Err(UsageError(
-            "--pcap does not apply to bench: it prints figures, not packets".into(),
-        ));
-    }
     Ok((mode, pcap))
 }
 
@@ -98,13 +93,13 @@ fn main() -> ExitCode {
             }
             let (server, client) =
                 (Some((SERVER, CLIENT)), Some((CLIENT, SERVER, client)));
-            Echo::new(signals, server, client, verbose, capture, NoHooks)
+            Echo::open(signals, server, client, capture, Print { verbose })
                 .and_then(Echo::run)
         }
-        Mode::Bench(options) => return bench(signals, &options),
         Mode::Server { me, peer, verbose } => {
             println!("{CURRENT_NAMESPACE}");
-            Echo::new(signals, Some((me, peer)), None, verbose, capture, NoHooks)
+            let server = Some((me, peer));
+            Echo::open(signals, server, None, capture, Print { verbose })
                 .and_then(Echo::run)
         }
         Mode::Client {
@@ -115,7 +110,7 @@ fn main() -> ExitCode {
         } => {
             println!("{CURRENT_NAMESPACE}");
             let client = Some((me, peer, client));
-            Echo::new(signals, None, client, verbose, capture, NoHooks)
+            Echo::open(signals, None, client, capture, Print { verbose })
                 .and_then(Echo::run)
         }
     };
@@ -126,22 +121,3 @@ fn main() -> ExitCode {
         Err(error) => fail_with_advice(&error),
     }
 }
-
-// ANCHOR: bench
-/// `bench`: the raw echo against the kernel's TCP, in a private network
-/// namespace, each at 12 and 1400 bytes (see `bench.rs` in the library).
-fn bench(signals: Signals, options: &BenchOptions) -> ExitCode {
-    let variants = [bench::RAW, bench::MACHINES, bench::KERNEL_TCP];
-    let ratios = [
-        Ratio {
-            of: "raw",
-            to: "kernel-tcp",
-        },
-        Ratio {
-            of: "raw-machines",
-            to: "raw",
-        },
-    ];
-    bench::command(signals, options, &variants, &ratios)
-}
-// ANCHOR_END: bench

@@ -7,13 +7,12 @@
 
 use step_02_bind_connect::{CLIENT, SERVER};
 use step_04_echo::args::{self as echo_args, Mode};
-use step_04_echo::{BenchOptions, ClientConfig, UsageError};
+use step_04_echo::{ClientConfig, UsageError};
 use support::args::{Arg, tokens};
 
 /// The first lines of [`USAGE`], printed after a usage error.
 pub const SYNOPSIS: &str = "\
 usage: step-05-bpf-filter [--count N] [--interval T] [--timeout T] [--tries N] [-v]
-       step-05-bpf-filter bench [--count N] [--no-pin] [--json]
        step-05-bpf-filter --help";
 
 /// The text `--help` prints (after [`SYNOPSIS`]).
@@ -43,31 +42,11 @@ options (the client's, as in step 4's demo):
                   filter in place there should be none)
   -h, --help      this text
 
-`bench` measures what the filter is worth, in a private network namespace of
-its own: step 4's raw echo (both sides in this process, the server on a
-thread, one request in flight), the same echo with the filter attached to
-each raw socket, and the kernel's TCP doing the same echo (SOCK_STREAM on
-127.0.0.1, epoll, TCP_NODELAY), each with 12-byte and 1400-byte payloads. For
-each configuration it prints round trips per second, the 50th and 99th
-percentile of one round trip's time in microseconds, the client's wake-ups
-(epoll_wait returns) per round trip, and the RSTs read by both ends' raw
-sockets per round trip; then the ratios of round trips per second, filtered
-over unfiltered first, all from the same run. Build it with --release.
-options for bench:
-  --count N       round trips measured per configuration (default 100000,
-                  at most 10000000), after 1000 that are not counted
-  --no-pin        let the scheduler place the two ends; by default both run
-                  on one CPU (on a virtual machine a wake-up that crosses
-                  CPUs can cost more than a whole round trip)
-  --json          one JSON object per configuration, one per line (JSON
-                  Lines), fields echo, payload_bytes, round_trips,
-                  round_trips_per_s, p50_us, p99_us, wakeups_per_round_trip,
-                  rsts_per_round_trip, and ratio_to_raw and
-                  ratio_to_kernel_tcp on the raw echoes' lines
+What the filter is worth in time, next to step 4's echo and the kernel's TCP,
+is measured by the workspace's bench: cargo run --release -p workbook-bench
 
 examples:
-  cargo run -p step-05-bpf-filter -- --count 3
-  cargo run --release -p step-05-bpf-filter -- bench";
+  cargo run -p step-05-bpf-filter -- --count 3";
 
 // ANCHOR: command
 /// What to run.
@@ -82,8 +61,6 @@ pub enum Command {
         /// Print ignored segments too.
         verbose: bool,
     },
-    /// The filtered echo measured against step 4's and the kernel's TCP.
-    Bench(BenchOptions),
 }
 // ANCHOR_END: command
 
@@ -99,13 +76,6 @@ where
     I::Item: Into<String>,
 {
     let args: Vec<String> = args.into_iter().map(Into::into).collect();
-    // `bench` and its options: step 4's, checked by step 4's parser.
-    if args.first().is_some_and(|first| first == "bench") {
-        return match echo_args::parse(args)? {
-            Mode::Bench(options) => Ok(Command::Bench(options)),
-            _ => Ok(Command::Help),
-        };
-    }
     // Step 4's options, as step 4 splits them: only the values are left to
     // check, by step 4's parser below.
     for arg in tokens(echo_args::OPTIONS, args.iter().cloned()) {
@@ -130,9 +100,9 @@ where
         Mode::Help => Ok(Command::Help),
         Mode::Demo { client, verbose } => Ok(Command::Demo { client, verbose }),
         // Only a mode word leads there, and none got past the loop above.
-        Mode::Server { .. } | Mode::Client { .. } | Mode::Bench(_) => Err(
-            UsageError("this program has no server or client mode".to_owned()),
-        ),
+        Mode::Server { .. } | Mode::Client { .. } => Err(UsageError(
+            "this program has no server or client mode".to_owned(),
+        )),
     }
 }
 
@@ -185,34 +155,6 @@ mod tests {
         assert!(demo(&["--interval", "0"]).0.ping_pong());
         assert_eq!(parse(["--help"]), Ok(Command::Help));
         assert_eq!(parse(["--count", "2", "-h"]), Ok(Command::Help));
-    }
-
-    #[test]
-    fn bench_takes_step_4s_bench_options() {
-        assert_eq!(
-            parse(["bench"]),
-            Ok(Command::Bench(BenchOptions::default()))
-        );
-        assert_eq!(
-            parse(["bench", "--count", "200", "--no-pin", "--json"]),
-            Ok(Command::Bench(BenchOptions {
-                count: 200,
-                pin: false,
-                json: true
-            }))
-        );
-        assert_eq!(parse(["bench", "--help"]), Ok(Command::Help));
-        assert_eq!(
-            error(&["bench", "--interval", "0"]),
-            "unknown option \"--interval\" for bench (it takes --count, --no-pin, \
-             --json)"
-        );
-        assert_eq!(
-            error(&["bench", "--count", "0"]),
-            "--count: \"0\" is not a whole number from 1 to 10000000"
-        );
-        // The mode word comes first, as in step 4.
-        assert_eq!(error(&["--json", "bench"]), "unknown option \"--json\"");
     }
 
     #[test]

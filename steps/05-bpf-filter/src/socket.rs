@@ -10,12 +10,14 @@
 //! a raw socket, or a Unix datagram socket in a test that needs no
 //! privileges. They take anything that has a file descriptor.
 
+use std::net::SocketAddrV4;
 use std::os::fd::{AsFd, AsRawFd};
 
 use nix::errno::Errno;
 use nix::sys::socket::{self, MsgFlags};
 use step_01_socket::SysError;
 
+use crate::filter::{REJECT, echo_filter};
 use crate::insn::Insn;
 
 /// `setsockopt(SOL_SOCKET, option, &value, sizeof(int))`.
@@ -187,3 +189,28 @@ pub fn drain_queued(socket: &impl AsFd) -> Result<usize, SysError> {
     }
 }
 // ANCHOR_END: drain
+
+// ANCHOR: filter_socket
+/// Puts [`echo_filter`](crate::echo_filter)`(me, peer)` on `socket`, a raw
+/// socket bound to `me` and connected to `peer`, and locks it; returns how
+/// many packets were queued before any filter, drained.
+///
+/// What arrived between `socket()` and now was queued unfiltered. First a
+/// program that rejects everything, so that nothing more is queued; then the
+/// queue is drained: exactly what came before any filter. From then on the
+/// kernel runs the real program on every packet for this socket before it
+/// queues it: what it rejects never wakes anybody up, and nothing that passes
+/// it can have been drained. Locked, nothing, not even a bug of ours, can
+/// swap or remove it.
+pub fn filter_socket(
+    socket: &impl AsFd,
+    me: SocketAddrV4,
+    peer: SocketAddrV4,
+) -> Result<usize, SysError> {
+    attach(socket, &[Insn::ret(REJECT)])?;
+    let stale = drain_queued(socket)?;
+    attach(socket, &echo_filter(me, peer))?;
+    lock_filter(socket)?;
+    Ok(stale)
+}
+// ANCHOR_END: filter_socket
