@@ -22,9 +22,10 @@
 //! +---------------------------------------------------------------+
 //! ```
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::net::Ipv4Addr;
-use std::ops::{Add, BitOr, Sub};
+use std::ops::{Add, AddAssign, BitOr, Sub};
 
 use crate::checksum;
 use crate::error::ParseError;
@@ -58,16 +59,44 @@ pub mod field {
 pub const MIN_HEADER_LEN: usize = field::URGENT.end;
 // ANCHOR_END: field
 
-/// A TCP sequence or acknowledgment number: 32 bits that wrap around.
+// ANCHOR: seq_number
+/// A TCP sequence or acknowledgment number: 32 bits that wrap around
+/// (RFC 9293, section 3.4). Two numbers are ordered by the short way from one
+/// to the other, not by size: 1 comes *after* 2^32 - 2 (see [`PartialOrd`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SeqNumber(pub u32);
+
+impl SeqNumber {
+    /// The longest step `+` takes: 2^31 - 1 bytes, half the sequence space.
+    ///
+    /// A step of 2^31 or more cannot be told from a step backwards (the sum
+    /// would compare *before* where it started), and one of 2^32 or more would
+    /// lose its high bits in the 32-bit field. Every length in a segment is at
+    /// most 65535, so only a bug can go past it: `+` panics there, as smoltcp's
+    /// does, rather than return a wrong number.
+    pub const MAX_STEP: usize = i32::MAX as usize;
+}
 
 impl Add<usize> for SeqNumber {
     type Output = SeqNumber;
     /// Advances by `n` bytes, wrapping at 2^32.
+    ///
+    /// # Panics
+    /// If `n` is above [`SeqNumber::MAX_STEP`].
     fn add(self, n: usize) -> SeqNumber {
-        // Wrapping is the point: only the low 32 bits of n matter.
+        assert!(
+            n <= SeqNumber::MAX_STEP,
+            "a sequence number advances by at most 2^31 - 1, not {n}"
+        );
+        // n fits in 31 bits: the cast keeps all of it.
         SeqNumber(self.0.wrapping_add(n as u32))
+    }
+}
+
+impl AddAssign<usize> for SeqNumber {
+    /// `seq += n`, with the same limit.
+    fn add_assign(&mut self, n: usize) {
+        *self = *self + n;
     }
 }
 
@@ -78,6 +107,23 @@ impl Sub for SeqNumber {
         self.0.wrapping_sub(other.0) as i32
     }
 }
+
+impl PartialOrd for SeqNumber {
+    /// Serial number arithmetic (RFC 1982, as RFC 9293 compares sequence
+    /// numbers): `a < b` when b lies less than 2^31 ahead of a, wrap or no
+    /// wrap. Exactly 2^31 apart, neither is ahead: the two are not comparable
+    /// (`None`, so `<`, `>`, `<=` and `>=` are all false).
+    ///
+    /// This is not a total order (so no [`Ord`]): 0 < 2^30 < 2^31 < 3 * 2^30 <
+    /// 0 all hold. Compare numbers that are close, as a window's are.
+    fn partial_cmp(&self, other: &SeqNumber) -> Option<Ordering> {
+        match *self - *other {
+            i32::MIN => None,
+            distance => Some(distance.cmp(&0)),
+        }
+    }
+}
+// ANCHOR_END: seq_number
 
 impl fmt::Display for SeqNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -480,6 +526,66 @@ mod tests {
         assert_eq!(before - after, -3);
         assert_eq!(SeqNumber(13) - SeqNumber(1), 12);
         assert_eq!(SeqNumber(5) - SeqNumber(5), 0);
+    }
+
+    #[test]
+    fn seq_number_add_takes_steps_up_to_half_the_space() {
+        let max = SeqNumber::MAX_STEP;
+        assert_eq!(max, 0x7fff_ffff);
+        assert_eq!(SeqNumber(0) + max, SeqNumber(0x7fff_ffff));
+        assert_eq!(SeqNumber(u32::MAX) + max, SeqNumber(0x7fff_fffe));
+        // The longest step still lands ahead of where it started...
+        assert!(SeqNumber(5) + max > SeqNumber(5));
+        assert_eq!((SeqNumber(5) + max) - SeqNumber(5), i32::MAX);
+        let mut seq = SeqNumber(u32::MAX);
+        seq += 2;
+        assert_eq!(seq, SeqNumber(1));
+    }
+
+    #[test]
+    #[should_panic(expected = "advances by at most 2^31 - 1, not 2147483648")]
+    fn seq_number_add_of_half_the_space_panics() {
+        // 2^31 ahead is also 2^31 behind: no answer would be right.
+        let _ = SeqNumber(0) + (1usize << 31);
+    }
+
+    #[test]
+    #[should_panic(expected = "advances by at most 2^31 - 1, not 4294967297")]
+    fn seq_number_add_does_not_drop_the_high_bits() {
+        // Truncated to 32 bits, 2^32 + 1 would be a step of 1.
+        let _ = SeqNumber(0) + ((1usize << 32) + 1);
+    }
+
+    #[test]
+    fn seq_numbers_compare_across_the_wrap() {
+        let before_wrap = SeqNumber(u32::MAX - 1);
+        let after_wrap = SeqNumber(1);
+        // 1 is 3 bytes after 2^32 - 2, though it is numerically smaller.
+        assert!(before_wrap < after_wrap);
+        assert!(after_wrap > before_wrap);
+        assert!(SeqNumber(u32::MAX) < SeqNumber(0));
+        assert!(SeqNumber(0) > SeqNumber(u32::MAX));
+        assert!(before_wrap <= SeqNumber(u32::MAX - 1));
+        assert!(before_wrap >= SeqNumber(u32::MAX - 1));
+        assert!(SeqNumber(1) < SeqNumber(13));
+        // Up to 2^31 - 1 ahead is ahead, on either side of the wrap.
+        for start in [0, 1, 0x7fff_ffff, 0x8000_0000, u32::MAX - 1, u32::MAX] {
+            let start = SeqNumber(start);
+            let far = start + SeqNumber::MAX_STEP;
+            assert!(start < far, "{start} vs {far}");
+            assert!(far > start, "{far} vs {start}");
+            assert_eq!(start.partial_cmp(&start), Some(Ordering::Equal));
+        }
+    }
+
+    #[test]
+    fn seq_numbers_half_the_space_apart_are_not_comparable() {
+        for (a, b) in [(0, 0x8000_0000), (u32::MAX, 0x7fff_ffff), (7, 0x8000_0007)] {
+            let (a, b) = (SeqNumber(a), SeqNumber(b));
+            assert_eq!(a.partial_cmp(&b), None);
+            assert_eq!(b.partial_cmp(&a), None);
+            assert_eq!([a < b, a > b, a <= b, a >= b], [false; 4]);
+        }
     }
 
     #[test]

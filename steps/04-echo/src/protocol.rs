@@ -262,7 +262,7 @@ impl Server {
         }
         let ack = tcp.seq + tcp.payload.len();
         let segment = data_segment(self.me, self.peer, self.next_seq, ack, REPLY);
-        self.next_seq = self.next_seq + REPLY.len();
+        self.next_seq += REPLY.len();
         self.requests += 1;
         let reply = Outgoing {
             number: self.requests,
@@ -631,9 +631,10 @@ impl Client {
             }
         }
         self.answered += 1;
-        // Acknowledge the server's bytes from now on, never moving backwards.
+        // Acknowledge the server's bytes from now on, never moving backwards:
+        // `>` compares sequence numbers across the wrap at 2^32.
         let end = tcp.seq + tcp.payload.len();
-        if end - self.ack > 0 {
+        if end > self.ack {
             self.ack = end;
         }
         self.skip_settled();
