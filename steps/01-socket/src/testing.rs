@@ -31,7 +31,9 @@ use nix::errno::Errno;
 use crate::checksum::PROTO_TCP;
 use crate::ipv4::{Ipv4Packet, Ipv4Repr};
 use crate::netns::{NamespaceError, bring_lo_up};
-use crate::{SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_segment, summary};
+use crate::{
+    ChecksumCheck, SeqNumber, TcpFlags, TcpRepr, annotate_segment, segment_summary,
+};
 
 /// The uid and gid of `nobody`: an unprivileged user on any Linux.
 pub const NOBODY: u32 = 65534;
@@ -411,7 +413,7 @@ pub fn segment_as_read(
         src_port: src.port(),
         dst_port: dst.port(),
         seq: SeqNumber(seq),
-        ack: SeqNumber(ack),
+        ack_number: flags.contains(TcpFlags::ACK).then_some(SeqNumber(ack)),
         flags,
         window,
         payload,
@@ -424,10 +426,9 @@ pub fn segment_as_read(
 /// Bytes that are no TCP segment give a line that says so, not a panic: a
 /// learner's wrong bytes then show in the snapshot's diff.
 pub fn annotated(src: SocketAddrV4, dst: SocketAddrV4, segment: &[u8]) -> String {
-    let Ok(view) = TcpPacket::new_checked(segment) else {
+    let Ok(line) = segment_summary(src, dst, segment, ChecksumCheck::Ignore) else {
         return format!("not a TCP segment: {segment:02x?}\n");
     };
-    let line = summary(src, dst, &TcpRepr::parse(&view));
     let fields = annotate_segment(*src.ip(), *dst.ip(), segment)
         .unwrap_or_else(|error| format!("not a TCP segment: {error}\n"));
     format!("{line}\n{fields}")

@@ -316,7 +316,8 @@ fn ask(
                 match sort(bytes, CLIENT, SERVER) {
                     Read::Data(reply) => {
                         let reply = reply.tcp_repr();
-                        if reply.ack == seq && reply.payload == payload {
+                        if reply.ack_number == Some(seq) && reply.payload == payload
+                        {
                             ack = reply.seq + reply.payload.len();
                             answered = true;
                         }

@@ -31,7 +31,7 @@ use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
 use step_01_socket::{
-    ParseError, Received, SeqNumber, TcpPacket, TcpRepr, parse_received, summary,
+    ChecksumCheck, ParseError, Received, SeqNumber, parse_received, segment_summary,
 };
 use step_02_bind_connect::{REPLY, REQUEST, Verdict, classify, data_segment};
 
@@ -111,14 +111,13 @@ impl fmt::Display for Ignored {
 
 /// The payload as text, printable ASCII as is and `.` for anything else: step
 /// 1's `printable`, under the name the echo's loop prints with.
-pub use step_01_socket::packet::printable as text;
+pub use step_01_socket::dump::printable as text;
 
-/// The summary line of a segment we built, read back from its bytes.
+/// The summary line of a segment we built, read back from its bytes (whose
+/// checksum must be right: we filled it).
 fn describe(src: SocketAddrV4, dst: SocketAddrV4, segment: &[u8]) -> String {
-    match TcpPacket::new_checked(segment) {
-        Ok(view) => summary(src, dst, &TcpRepr::parse(&view)),
-        Err(error) => format!("unparsable segment: {error}"),
-    }
+    segment_summary(src, dst, segment, ChecksumCheck::Verify)
+        .unwrap_or_else(|error| format!("unparsable segment: {error}"))
 }
 
 // ANCHOR: from_peer
@@ -612,9 +611,11 @@ impl Client {
             Err((reason, summary)) => return self.ignore(reason, summary),
         };
         let tcp = packet.tcp_repr();
-        let kept = self.by_ack.get(&tcp.ack);
+        // Without ACK a segment acknowledges nothing, and answers no request.
+        let kept = tcp.ack_number.and_then(|ack| self.by_ack.get(&ack));
         let Some(request) = kept.and_then(|n| self.requests.get_mut(n)) else {
-            let reason = match self.number_acked_by(tcp.ack) {
+            let acked = tcp.ack_number.and_then(|ack| self.number_acked_by(ack));
+            let reason = match acked {
                 Some(_) => Ignored::Late,
                 None => Ignored::UnknownAck,
             };
@@ -840,6 +841,7 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
     use step_01_socket::TcpFlags;
+    use step_01_socket::TcpPacket;
     use step_02_bind_connect::{CLIENT, SERVER};
 
     const MS: Duration = Duration::from_millis(1);
