@@ -541,8 +541,8 @@ impl<'a> TcpRepr<'a> {
     // ANCHOR: emit
     /// Writes every field, the payload and the checksum for a segment from `src`
     /// to `dst` into `packet`, whose buffer must be exactly
-    /// [`TcpRepr::segment_len`] bytes long.
-    /// Without an ack number the field is written as 0.
+    /// [`TcpRepr::segment_len`] bytes long. Without an ack number the
+    /// acknowledgment field is written as 0.
     ///
     /// # Panics
     /// If the buffer's length is not [`TcpRepr::segment_len`], if it is longer

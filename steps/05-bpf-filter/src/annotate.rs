@@ -187,7 +187,10 @@ fn comments(program: &[Insn]) -> Vec<String> {
                 "X = IHL * 4: where the TCP header starts".to_owned()
             }
             code::LDXB_MSH => format!("X = 4 * (byte {k} & 0xf)"),
-            code::AND_K if holds == Holds::Field(Field::VersionIhl) && k == 0xf0 => {
+            code::AND_K
+                if holds == Holds::Field(Field::VersionIhl)
+                    && k == u32::from(ipv4::VERSION_MASK) =>
+            {
                 holds = Holds::Version;
                 "A = the version alone (high nibble)".to_owned()
             }
