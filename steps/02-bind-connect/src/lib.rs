@@ -102,7 +102,7 @@ pub fn data_segment(
         src_port: src.port(),
         dst_port: dst.port(),
         seq,
-        ack,
+        ack_number: Some(ack),
         flags: TcpFlags::PSH | TcpFlags::ACK,
         window: WINDOW,
         payload,

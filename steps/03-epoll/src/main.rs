@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use step_01_socket::{
-    MAX_PACKET, RawSocket, SeqNumber, TcpPacket, TcpRepr, parse_received, summary,
+    ChecksumCheck, MAX_PACKET, RawSocket, SeqNumber, parse_received, segment_summary,
 };
 use step_02_bind_connect::{
     CLIENT, REQUEST, SERVER, Verdict, classify, data_segment, open_connected, send,
@@ -316,12 +316,9 @@ impl Demo {
             send(&self.sender, &segment)?;
             self.sent += 1;
             self.pending = false;
-            let repr = TcpRepr::parse(&TcpPacket::new_checked(segment.as_slice())?);
-            println!(
-                "    sent {} bytes: {}",
-                segment.len(),
-                summary(CLIENT, SERVER, &repr)
-            );
+            let line =
+                segment_summary(CLIENT, SERVER, &segment, ChecksumCheck::Verify)?;
+            println!("    sent {} bytes: {line}", segment.len());
             self.epoll
                 .modify(&self.sender, Token::Sender as u64, Flags::EPOLLIN)?;
             println!("    EPOLL_CTL_MOD sender EPOLLIN: nothing left to send");

@@ -272,7 +272,7 @@ fn serve(socket: &RawSocket, requests: u64) -> Result<(u64, u64), SysError> {
             let ack = request.seq + request.payload.len();
             let reply = data_segment(SERVER, CLIENT, next_seq, ack, request.payload);
             send(socket, &reply)?;
-            next_seq = next_seq + request.payload.len();
+            next_seq += request.payload.len();
             answered += 1;
         }
     }
@@ -306,7 +306,7 @@ fn ask(
         }
         let sent_at = Instant::now();
         send(socket, &data_segment(CLIENT, SERVER, seq, ack, payload))?;
-        seq = seq + payload.len();
+        seq += payload.len();
         // The reply acknowledges our bytes, and carries them back.
         let mut answered = false;
         while !answered {
@@ -316,7 +316,8 @@ fn ask(
                 match sort(bytes, CLIENT, SERVER) {
                     Read::Data(reply) => {
                         let reply = reply.tcp_repr();
-                        if reply.ack == seq && reply.payload == payload {
+                        if reply.ack_number == Some(seq) && reply.payload == payload
+                        {
                             ack = reply.seq + reply.payload.len();
                             answered = true;
                         }

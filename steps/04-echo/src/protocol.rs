@@ -31,7 +31,7 @@ use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
 use step_01_socket::{
-    ParseError, Received, SeqNumber, TcpPacket, TcpRepr, parse_received, summary,
+    ChecksumCheck, ParseError, Received, SeqNumber, parse_received, segment_summary,
 };
 use step_02_bind_connect::{REPLY, REQUEST, Verdict, classify, data_segment};
 
@@ -111,14 +111,13 @@ impl fmt::Display for Ignored {
 
 /// The payload as text, printable ASCII as is and `.` for anything else: step
 /// 1's `printable`, under the name the echo's loop prints with.
-pub use step_01_socket::packet::printable as text;
+pub use step_01_socket::dump::printable as text;
 
-/// The summary line of a segment we built, read back from its bytes.
+/// The summary line of a segment we built, read back from its bytes (whose
+/// checksum must be right: we filled it).
 fn describe(src: SocketAddrV4, dst: SocketAddrV4, segment: &[u8]) -> String {
-    match TcpPacket::new_checked(segment) {
-        Ok(view) => summary(src, dst, &TcpRepr::parse(&view)),
-        Err(error) => format!("unparsable segment: {error}"),
-    }
+    segment_summary(src, dst, segment, ChecksumCheck::Verify)
+        .unwrap_or_else(|error| format!("unparsable segment: {error}"))
 }
 
 // ANCHOR: from_peer
@@ -262,7 +261,7 @@ impl Server {
         }
         let ack = tcp.seq + tcp.payload.len();
         let segment = data_segment(self.me, self.peer, self.next_seq, ack, REPLY);
-        self.next_seq = self.next_seq + REPLY.len();
+        self.next_seq += REPLY.len();
         self.requests += 1;
         let reply = Outgoing {
             number: self.requests,
@@ -612,9 +611,11 @@ impl Client {
             Err((reason, summary)) => return self.ignore(reason, summary),
         };
         let tcp = packet.tcp_repr();
-        let kept = self.by_ack.get(&tcp.ack);
+        // Without ACK a segment acknowledges nothing, and answers no request.
+        let kept = tcp.ack_number.and_then(|ack| self.by_ack.get(&ack));
         let Some(request) = kept.and_then(|n| self.requests.get_mut(n)) else {
-            let reason = match self.number_acked_by(tcp.ack) {
+            let acked = tcp.ack_number.and_then(|ack| self.number_acked_by(ack));
+            let reason = match acked {
                 Some(_) => Ignored::Late,
                 None => Ignored::UnknownAck,
             };
@@ -631,9 +632,10 @@ impl Client {
             }
         }
         self.answered += 1;
-        // Acknowledge the server's bytes from now on, never moving backwards.
+        // Acknowledge the server's bytes from now on, never moving backwards:
+        // `>` compares sequence numbers across the wrap at 2^32.
         let end = tcp.seq + tcp.payload.len();
-        if end - self.ack > 0 {
+        if end > self.ack {
             self.ack = end;
         }
         self.skip_settled();
@@ -839,6 +841,7 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
     use step_01_socket::TcpFlags;
+    use step_01_socket::TcpPacket;
     use step_02_bind_connect::{CLIENT, SERVER};
 
     const MS: Duration = Duration::from_millis(1);
@@ -1147,6 +1150,24 @@ mod tests {
             client.summary(),
             "sent 2 requests, 2 replies received, 0 lost"
         );
+    }
+
+    #[test]
+    fn a_reply_without_the_ack_flag_answers_no_request() {
+        let t0 = Instant::now();
+        let mut client = Client::new(CLIENT, SERVER, config(1), t0);
+        client.poll_send(t0);
+        // The reply to request 1, but PSH alone: its acknowledgment field
+        // holds 13, which means nothing without ACK and is not read.
+        let mut bytes = reply_to(13);
+        let mut tcp = TcpPacket::new_unchecked(&mut bytes[20..]);
+        tcp.set_flags(TcpFlags::PSH);
+        tcp.fill_checksum(*SERVER.ip(), *CLIENT.ip());
+        assert_eq!(ignored(client.on_packet(&bytes, t0)), "unknown-ack");
+        assert!(!client.is_done());
+        // With ACK, the same bytes are the reply.
+        let event = client.on_packet(&reply_to(13), t0);
+        assert!(matches!(event, ClientEvent::Reply { number: 1, .. }));
     }
 
     #[test]

@@ -23,7 +23,7 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use step_01_socket::{SeqNumber, TcpPacket, TcpRepr, summary};
+use step_01_socket::{ChecksumCheck, SeqNumber, segment_summary};
 
 use crate::protocol::Outgoing;
 
@@ -57,10 +57,8 @@ pub fn outgoing(
     dst: SocketAddrV4,
     segment: Vec<u8>,
 ) -> Outgoing {
-    let summary = match TcpPacket::new_checked(&segment[..]) {
-        Ok(view) => summary(src, dst, &TcpRepr::parse(&view)),
-        Err(error) => format!("unparsable segment: {error}"),
-    };
+    let summary = segment_summary(src, dst, &segment, ChecksumCheck::Verify)
+        .unwrap_or_else(|error| format!("unparsable segment: {error}"));
     Outgoing {
         number,
         segment,

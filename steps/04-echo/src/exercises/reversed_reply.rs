@@ -63,7 +63,7 @@ impl ReversingServer {
         // next_seq by the length of the reply you actually send.
         let payload = REPLY.to_vec();
         let segment = data_segment(self.me, self.peer, self.next_seq, ack, &payload);
-        self.next_seq = self.next_seq + REPLY.len();
+        self.next_seq += REPLY.len();
         self.requests += 1;
         ServerOutcome::Request {
             summary: request.summary(),

@@ -59,7 +59,7 @@ impl ReversingServer {
         let payload: Vec<u8> = tcp.payload.iter().rev().copied().collect();
         let segment = data_segment(self.me, self.peer, self.next_seq, ack, &payload);
         // Our sequence space advances by what we sent: 3 bytes for "cba".
-        self.next_seq = self.next_seq + payload.len();
+        self.next_seq += payload.len();
         self.requests += 1;
         ServerOutcome::Request {
             summary: request.summary(),
