@@ -18,10 +18,10 @@ use step_01_socket::checksum::{self, PROTO_TCP};
 use step_01_socket::ipv4::{
     self, FLAG_DF, FLAG_MF, FRAG_OFFSET_MASK, Ipv4Packet, Ipv4Repr,
 };
-use testkit::hex;
 use step_01_socket::{
     ChecksumCheck, ParseError, SeqNumber, TcpFlags, TcpPacket, TcpRepr,
 };
+use testkit::hex;
 
 use ChecksumCheck::{Ignore, Verify};
 use std::net::Ipv4Addr;

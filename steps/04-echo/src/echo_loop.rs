@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use step_01_socket::{MAX_PACKET, RawSocket, SysError};
-use step_02_bind_connect::{open_connected, send};
-use step_03_epoll::{Event, EventSet, Flags, Signals, Timer};
+use step_02_bind_connect::send;
+use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, open_nonblocking};
 use support::Error;
 use support::advice::advice_for_call;
 use support::args::show_duration;
@@ -151,9 +151,8 @@ fn open_socket(
     me: SocketAddrV4,
     peer: SocketAddrV4,
 ) -> Result<RawSocket, SysError> {
-    let socket = open_connected(me, peer)?;
-    // Reads return EAGAIN instead of waiting: epoll does the waiting.
-    socket.set_nonblocking()?;
+    // Step 3's socket: bound, connected, non-blocking (epoll does the waiting).
+    let socket = open_nonblocking(me, peer)?;
     println!(
         "{role}: socket(AF_INET, SOCK_RAW, IPPROTO_TCP), \
          bound to {}, connected to {}",
@@ -172,8 +171,7 @@ fn open_socket(
 /// kernel's RSTs from our address. Its reads go to the file only.
 fn open_mirror(me: SocketAddrV4, peer: SocketAddrV4) -> Result<RawSocket, SysError> {
     // The mirror image of the side's own socket: local and peer swapped.
-    let socket = open_connected(peer, me)?;
-    socket.set_nonblocking()?;
+    let socket = open_nonblocking(peer, me)?;
     println!(
         "pcap: a mirror socket, bound to {}, connected to {}: reads what this \
          side sends, for the file",

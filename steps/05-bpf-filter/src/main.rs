@@ -19,9 +19,9 @@ use std::net::SocketAddrV4;
 use std::process::ExitCode;
 
 use nix::sys::signal::Signal;
-use step_01_socket::{Family, MAX_PACKET, RawSocket, SysError};
-use step_02_bind_connect::{CLIENT, SERVER, bind, connect};
-use step_03_epoll::Signals;
+use step_01_socket::{MAX_PACKET, RawSocket, SysError};
+use step_02_bind_connect::{CLIENT, SERVER};
+use step_03_epoll::{Signals, open_nonblocking};
 use step_04_echo::UsageError;
 use step_04_echo::bench;
 use step_04_echo::capture::Capture;
@@ -136,10 +136,7 @@ struct Witness {
 
 impl Witness {
     fn open(me: SocketAddrV4, peer: SocketAddrV4) -> Result<Witness, SysError> {
-        let socket = RawSocket::open(Family::AfInet)?;
-        bind(&socket, me)?;
-        connect(&socket, peer)?;
-        socket.set_nonblocking()?;
+        let socket = open_nonblocking(me, peer)?;
         Ok(Witness {
             me,
             peer,
