@@ -7,7 +7,7 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use step_01_socket::checksum::{PROTO_TCP, ipv4_header_checksum};
 use step_01_socket::ipv4::{Ipv4Packet, Ipv4Repr};
 use step_01_socket::{
-    SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_segment, summary,
+    ChecksumCheck, SeqNumber, TcpFlags, TcpRepr, annotate_segment, segment_summary,
 };
 
 /// The IPv4 packet a raw socket reads when `segment` (a TCP header and its
@@ -56,7 +56,7 @@ pub fn segment_as_read(
         src_port: src.port(),
         dst_port: dst.port(),
         seq: SeqNumber(seq),
-        ack: SeqNumber(ack),
+        ack_number: flags.contains(TcpFlags::ACK).then_some(SeqNumber(ack)),
         flags,
         window,
         payload,
@@ -69,10 +69,9 @@ pub fn segment_as_read(
 /// Bytes that are no TCP segment give a line that says so, not a panic: a
 /// learner's wrong bytes then show in the snapshot's diff.
 pub fn annotated(src: SocketAddrV4, dst: SocketAddrV4, segment: &[u8]) -> String {
-    let Ok(view) = TcpPacket::new_checked(segment) else {
+    let Ok(line) = segment_summary(src, dst, segment, ChecksumCheck::Ignore) else {
         return format!("not a TCP segment: {segment:02x?}\n");
     };
-    let line = summary(src, dst, &TcpRepr::parse(&view));
     let fields = annotate_segment(*src.ip(), *dst.ip(), segment)
         .unwrap_or_else(|error| format!("not a TCP segment: {error}\n"));
     format!("{line}\n{fields}")

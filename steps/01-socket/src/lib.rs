@@ -1,16 +1,18 @@
 //! Step 1: open `socket(AF_INET, SOCK_RAW, IPPROTO_TCP)` and see what it reads.
 //!
 //! This crate also holds the packet code every later step uses: views over the
-//! IPv4 and TCP headers ([`ipv4`], [`tcp`]), the Internet checksum in its named
-//! steps ([`checksum`]), the entry point from received bytes to checked headers
-//! with an annotated dump and a one-line summary ([`packet`]), and the raw
-//! socket itself ([`socket`]).
+//! IPv4 and TCP headers and their meaning ([`ipv4`], [`tcp`]), the Internet
+//! checksum in its named steps ([`checksum`]), the entry point from received
+//! bytes to checked headers with a one-line summary ([`packet`]), the
+//! annotated dump, a table of fields per header ([`dump`]), and the raw socket
+//! itself ([`socket`]).
 //!
 //! What the program needs besides its lesson (the private network namespace it
 //! runs in, the drop from root after sudo, the pcap writer) is in the
 //! `support` crate.
 
 pub mod checksum;
+pub mod dump;
 pub mod error;
 /// Exercises: starters to edit, checked by `tests/exercises.rs`.
 pub mod exercises;
@@ -19,11 +21,12 @@ pub mod packet;
 pub mod socket;
 pub mod tcp;
 
+pub use checksum::ChecksumCheck;
+pub use dump::{annotate_packet, annotate_segment};
 pub use error::ParseError;
 pub use ipv4::{Ipv4Packet, Ipv4Repr};
 pub use packet::{
-    ChecksumStatus, Received, annotate_packet, annotate_segment, parse_received,
-    summary,
+    ChecksumStatus, Received, parse_received, segment_summary, summary,
 };
 pub use socket::{Family, MAX_PACKET, RawSocket, RecvError, SysError};
 pub use tcp::{SeqNumber, TcpFlags, TcpPacket, TcpRepr};

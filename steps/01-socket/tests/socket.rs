@@ -46,7 +46,7 @@ fn send_data(socket: &RawSocket, payload_len: usize) -> usize {
         src_port: 50001,
         dst_port: 50000,
         seq: SeqNumber(1),
-        ack: SeqNumber(1),
+        ack_number: Some(SeqNumber(1)),
         flags: TcpFlags::PSH | TcpFlags::ACK,
         window: 65535,
         payload: &payload,

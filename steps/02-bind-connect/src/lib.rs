@@ -115,7 +115,7 @@ pub fn data_repr<'a>(
         src_port: src.port(),
         dst_port: dst.port(),
         seq,
-        ack,
+        ack_number: Some(ack),
         flags: TcpFlags::PSH | TcpFlags::ACK,
         window: WINDOW,
         payload,

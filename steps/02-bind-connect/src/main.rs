@@ -22,8 +22,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use step_01_socket::{
-    Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, SysError, TcpPacket,
-    TcpRepr, annotate_segment, parse_received, summary,
+    ChecksumCheck, Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, SysError,
+    annotate_segment, parse_received, segment_summary,
 };
 use step_02_bind_connect::{
     CLIENT, REPLY, REQUEST, SERVER, Verdict, classify, data_segment, open_connected,
@@ -195,13 +195,8 @@ fn write_segment(
     let view = party.view.ok_or("a watcher has no peer to write to")?;
     let (me, peer) = (view.me, view.peer);
     let segment = data_segment(me, peer, seq, ack, payload);
-    let tcp = TcpPacket::new_checked(&segment[..])?;
-    println!(
-        "\n{} writes {} bytes: {}",
-        party.name,
-        segment.len(),
-        summary(me, peer, &TcpRepr::parse(&tcp))
-    );
+    let line = segment_summary(me, peer, &segment, ChecksumCheck::Verify)?;
+    println!("\n{} writes {} bytes: {line}", party.name, segment.len());
     if show == Show::Annotated {
         let text = annotate_segment(*me.ip(), *peer.ip(), &segment)?;
         print!("{text}");

@@ -34,7 +34,7 @@ fn packet(src: SocketAddrV4, dst: SocketAddrV4, flags: TcpFlags) -> Vec<u8> {
         src_port: src.port(),
         dst_port: dst.port(),
         seq: SeqNumber(1),
-        ack: SeqNumber(1),
+        ack_number: flags.contains(TcpFlags::ACK).then_some(SeqNumber(1)),
         flags,
         window: if payload.is_empty() { 0 } else { 65535 },
         payload,

@@ -32,7 +32,7 @@ fn packet(
         src_port: src.port(),
         dst_port: dst.port(),
         seq,
-        ack: SeqNumber(1),
+        ack_number: flags.contains(TcpFlags::ACK).then_some(SeqNumber(1)),
         flags,
         window: if flags.contains(TcpFlags::RST) {
             0

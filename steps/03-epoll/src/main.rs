@@ -20,12 +20,14 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use step_01_socket::{
-    MAX_PACKET, RawSocket, SeqNumber, TcpPacket, TcpRepr, parse_received, summary,
+    ChecksumCheck, MAX_PACKET, RawSocket, SeqNumber, parse_received, segment_summary,
 };
 use step_02_bind_connect::{
-    CLIENT, REQUEST, SERVER, Verdict, classify, data_segment, open_connected, send,
+    CLIENT, REQUEST, SERVER, Verdict, classify, data_segment, send,
 };
-use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, describe};
+use step_03_epoll::{
+    Event, EventSet, Flags, Signals, Timer, describe, open_nonblocking,
+};
 use support::privileges::drop_after_sudo;
 use support::program::{
     enter_private_network, exit_quietly_on_broken_pipe, fail, usage_error,
@@ -178,7 +180,7 @@ impl Demo {
             "signalfd fd {}: SIGINT and SIGTERM are blocked and queue here",
             signals.as_fd().as_raw_fd()
         );
-        let socket = open_raw(SERVER, CLIENT)?;
+        let socket = open_nonblocking(SERVER, CLIENT)?;
         println!(
             "socket   fd {}: raw, bind({}) connect({}): reads what {} sends to {}",
             socket.as_raw_fd(),
@@ -187,7 +189,7 @@ impl Demo {
             CLIENT.ip(),
             SERVER.ip()
         );
-        let sender = open_raw(CLIENT, SERVER)?;
+        let sender = open_nonblocking(CLIENT, SERVER)?;
         println!(
             "sender   fd {}: raw, bind({}) connect({}): sends {CLIENT} > {SERVER}",
             sender.as_raw_fd(),
@@ -316,12 +318,9 @@ impl Demo {
             send(&self.sender, &segment)?;
             self.sent += 1;
             self.pending = false;
-            let repr = TcpRepr::parse(&TcpPacket::new_checked(segment.as_slice())?);
-            println!(
-                "    sent {} bytes: {}",
-                segment.len(),
-                summary(CLIENT, SERVER, &repr)
-            );
+            let line =
+                segment_summary(CLIENT, SERVER, &segment, ChecksumCheck::Verify)?;
+            println!("    sent {} bytes: {line}", segment.len());
             self.epoll
                 .modify(&self.sender, Token::Sender as u64, Flags::EPOLLIN)?;
             println!("    EPOLL_CTL_MOD sender EPOLLIN: nothing left to send");
@@ -374,15 +373,6 @@ impl Demo {
         Ok(())
     }
     // ANCHOR_END: close
-}
-
-/// A non-blocking raw TCP socket that reads only what `peer`'s address sends to
-/// `local`'s address (chapter 2's `bind()` and `connect()`).
-fn open_raw(local: SocketAddrV4, peer: SocketAddrV4) -> Result<RawSocket> {
-    let socket = open_connected(local, peer)?;
-    // Non-blocking, so draining can stop at EAGAIN instead of waiting.
-    socket.set_nonblocking()?;
-    Ok(socket)
 }
 
 // ANCHOR: drain

@@ -31,7 +31,7 @@ use std::net::SocketAddrV4;
 
 use crate::UsageError;
 use step_01_socket::RawSocket;
-use step_02_bind_connect::open_connected;
+use step_03_epoll::open_nonblocking;
 use support::Error;
 use support::pcap::{PcapError, PcapWriter, arrival_time, enable_arrival_times};
 
@@ -212,8 +212,7 @@ impl Capture {
             return Ok(());
         }
         // The mirror image of the side's own socket: local and peer swapped.
-        let socket = open_connected(peer, me)?;
-        socket.set_nonblocking()?;
+        let socket = open_nonblocking(peer, me)?;
         self.watch(&socket)?;
         println!(
             "pcap: a mirror socket, bound to {}, connected to {}: reads what this \

@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use step_01_socket::{MAX_PACKET, RawSocket, SysError};
-use step_02_bind_connect::{open_connected, send};
-use step_03_epoll::{Event, EventSet, Flags, Signals, Timer};
+use step_02_bind_connect::send;
+use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, open_nonblocking};
 use support::Error;
 use support::advice::advice_for_call;
 use support::args::show_duration;
@@ -232,9 +232,8 @@ pub fn open_socket(
     me: SocketAddrV4,
     peer: SocketAddrV4,
 ) -> Result<RawSocket, SysError> {
-    let socket = open_connected(me, peer)?;
-    // Reads return EAGAIN instead of waiting: epoll does the waiting.
-    socket.set_nonblocking()?;
+    // Step 3's socket: bound, connected, non-blocking (epoll does the waiting).
+    let socket = open_nonblocking(me, peer)?;
     println!(
         "{role}: socket(AF_INET, SOCK_RAW, IPPROTO_TCP), \
          bound to {}, connected to {}",

@@ -38,7 +38,8 @@ use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
 use step_01_socket::{
-    ParseError, Received, SeqNumber, TcpPacket, TcpRepr, parse_received, summary,
+    ChecksumCheck, ParseError, Received, SeqNumber, TcpPacket, parse_received,
+    segment_summary,
 };
 use step_02_bind_connect::{REPLY, REQUEST, Verdict, classify, data_repr};
 
@@ -71,10 +72,10 @@ impl fmt::Display for Outgoing<'_> {
     /// The tcpdump-style line, read back from the bytes:
     /// `TCP 127.0.0.2:50001 > 127.0.0.1:50000 [P.] seq 1:13 ack 1 win 65535 len 12`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match TcpPacket::new_checked(self.segment) {
-            Ok(view) => {
-                f.write_str(&summary(self.src, self.dst, &TcpRepr::parse(&view)))
-            }
+        // We filled the checksum in: it must verify.
+        let check = ChecksumCheck::Verify;
+        match segment_summary(self.src, self.dst, self.segment, check) {
+            Ok(line) => f.write_str(&line),
             Err(error) => write!(f, "unparsable segment: {error}"),
         }
     }
@@ -156,7 +157,7 @@ impl fmt::Display for Ignored {
 
 /// The payload as text, printable ASCII as is and `.` for anything else: step
 /// 1's `printable`, under the name the echo prints with.
-pub use step_01_socket::packet::printable as text;
+pub use step_01_socket::dump::printable as text;
 
 // ANCHOR: from_peer
 /// The bytes of one read, checked and sorted: the peer's segment with data, or
@@ -372,7 +373,7 @@ impl Server {
             return ServerEvent::Resent { request, reply };
         }
         let (seq, ack) = (self.next_seq, tcp.seq + tcp.payload.len());
-        self.next_seq = self.next_seq + self.reply.len();
+        self.next_seq += self.reply.len();
         self.requests += 1;
         self.remember(tcp.seq, tcp.payload, seq, ack);
         let reply = self.write(self.requests, seq, ack);
@@ -746,7 +747,7 @@ impl Client {
             state: State::Waiting,
         });
         self.sent = number;
-        self.next_seq = self.next_seq + self.payload.len();
+        self.next_seq += self.payload.len();
         self.next_send = now + self.config.interval;
         // One more request sent: the one REMEMBERED before it leaves the window.
         self.forget_old();
@@ -792,7 +793,9 @@ impl Client {
             Err((reason, packet)) => return self.ignore(reason, packet),
         };
         let tcp = reply.tcp_repr();
-        let Some(number) = self.number_acked_by(tcp.ack) else {
+        // Without ACK a segment acknowledges nothing, and answers no request.
+        let acked = tcp.ack_number.and_then(|ack| self.number_acked_by(ack));
+        let Some(number) = acked else {
             return self.ignore(Ignored::UnknownAck, Some(reply));
         };
         let Some(request) = self.kept_mut(number) else {
@@ -806,9 +809,10 @@ impl Client {
         }
         let round_trip = now.saturating_duration_since(request.first_try);
         self.answered += 1;
-        // Acknowledge the server's bytes from now on, never moving backwards.
+        // Acknowledge the server's bytes from now on, never moving backwards:
+        // `>` compares sequence numbers across the wrap at 2^32.
         let end = tcp.seq + tcp.payload.len();
-        if end - self.ack > 0 {
+        if end > self.ack {
             self.ack = end;
         }
         self.skip_settled();

@@ -23,8 +23,8 @@ use nix::sys::signal::Signal;
 use step_01_socket::checksum::PROTO_TCP;
 use step_01_socket::ipv4::{Ipv4Packet, Ipv4Repr};
 use step_01_socket::{SeqNumber, TcpFlags, TcpPacket, TcpRepr};
-use step_02_bind_connect::{CLIENT, SERVER, open_connected};
-use step_03_epoll::Signals;
+use step_02_bind_connect::{CLIENT, SERVER};
+use step_03_epoll::{Signals, open_nonblocking};
 use step_04_echo::capture::Capture;
 use step_04_echo::echo_loop::{Echo, Ending, Report, Said, Side};
 use step_04_echo::{Client, ClientConfig, ClientEvent, Server, ServerEvent};
@@ -105,7 +105,7 @@ fn kernel_rst(buf: &mut [u8], src: SocketAddrV4, dst: SocketAddrV4) -> usize {
         src_port: src.port(),
         dst_port: dst.port(),
         seq: SeqNumber(1),
-        ack: SeqNumber(0),
+        ack_number: None,
         flags: TcpFlags::RST,
         window: 0,
         payload: b"",
@@ -189,11 +189,7 @@ fn the_echo_loop_allocates_nothing_per_round_trip() {
     let Some((ending, counts)) = testkit::in_private_network(test, || {
         // The demo's two sides in one epoll set, as the demo runs them.
         let signals = Signals::new(&[Signal::SIGINT, Signal::SIGTERM]).unwrap();
-        let open = |me, peer| {
-            let socket = open_connected(me, peer).unwrap();
-            socket.set_nonblocking().unwrap();
-            socket
-        };
+        let open = |me, peer| open_nonblocking(me, peer).unwrap();
         let server = Side::new(open(SERVER, CLIENT), Server::new(SERVER, CLIENT));
         let machine = Client::new(CLIENT, SERVER, ping_pong(), Instant::now());
         let client = Side::new(open(CLIENT, SERVER), machine);

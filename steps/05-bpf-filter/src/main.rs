@@ -26,8 +26,8 @@ use std::time::Instant;
 
 use nix::sys::signal::Signal;
 use nix::sys::socket::{Shutdown, shutdown};
-use step_01_socket::{Family, MAX_PACKET, RawSocket, RecvError, SysError};
-use step_02_bind_connect::{CLIENT, SERVER, bind, connect};
+use step_01_socket::{MAX_PACKET, RawSocket, RecvError, SysError};
+use step_02_bind_connect::{CLIENT, SERVER, open_connected};
 use step_03_epoll::Signals;
 use step_04_echo::capture::Capture;
 use step_04_echo::echo_loop::{Echo, Print, Role, Side, open_socket};
@@ -171,10 +171,8 @@ struct Witness {
 
 impl Witness {
     fn start(me: SocketAddrV4, peer: SocketAddrV4) -> Result<Witness, SysError> {
-        let socket = RawSocket::open(Family::AfInet)?;
-        bind(&socket, me)?;
-        connect(&socket, peer)?;
-        let socket = Arc::new(socket);
+        // Step 2's socket, blocking: its thread waits in `recv`.
+        let socket = Arc::new(open_connected(me, peer)?);
         let reading = Arc::clone(&socket);
         let counting = thread::spawn(move || count(&reading, me, peer));
         Ok(Witness { socket, counting })

@@ -108,7 +108,7 @@ mod tests {
             src_port: src.port(),
             dst_port: dst.port(),
             seq: SeqNumber(1),
-            ack: SeqNumber(1),
+            ack_number: flags.contains(TcpFlags::ACK).then_some(SeqNumber(1)),
             flags,
             window: 0,
             payload: b"",

@@ -62,7 +62,7 @@ impl ReversingServer {
         let payload: Vec<u8> = tcp.payload.iter().rev().copied().collect();
         self.out = data_segment(self.me, self.peer, self.next_seq, ack, &payload);
         // Our sequence space advances by what we sent: 3 bytes for "cba".
-        self.next_seq = self.next_seq + payload.len();
+        self.next_seq += payload.len();
         self.requests += 1;
         let reply = Outgoing {
             number: self.requests,
