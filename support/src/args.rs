@@ -1,36 +1,25 @@
-//! The command line, split into options, their values and words, with the
-//! usage errors worded alike: what steps 4 and 5 parse their options with.
-//! (Steps 1 to 3 take an option or two, read by a few lines in their
-//! `main.rs`.)
+//! The command line: the usage errors of steps 4 and 5 (and the bench),
+//! worded alike, and the checks of their values. (Steps 1 to 3 take an
+//! option or two, read by a few lines in their `main.rs`.)
 //!
-//! A program lists its options ([`Opt`]); [`tokens`] goes through the
-//! arguments and yields each as an [`Arg`]:
-//! - `--count 3` and `--count=3` are the same option with the same value;
-//! - an option's value is the next argument, whatever it looks like
-//!   (`--peer-port -1` gives the value `-1`, for the value's own check);
-//! - an argument that starts with `-` and is none of the options is
-//!   [`Arg::Unknown`], for the program to refuse in its own words
-//!   ([`UsageError::unknown_option`] has the usual ones);
-//! - anything else is a [`Arg::Word`]: a mode, an address.
-//!
-//! [`Given`] collects them, for a program that looks its options up by name;
-//! [`port`], [`number`], [`number_at_least`] and [`duration`] check a value
-//! and say what it must be when it is not.
+//! The splitting into options, values and words is `lexopt`'s: a program
+//! goes through `lexopt::Parser::next` and says what each option means.
+//! What is here turns lexopt's errors into the workbook's words ([`UsageError`]
+//! from a `lexopt::Error`), reads an option's value ([`value`]: the next
+//! argument, whatever it looks like, so `--peer-port -1` gives `-1` for the
+//! value's own check), and names an argument a program does not take
+//! ([`unexpected`]); [`port`], [`number`], [`number_at_least`] and
+//! [`duration`] check a value and say what it must be when it is not.
 
+use std::ffi::OsString;
 use std::fmt;
 use std::time::Duration;
+
+use lexopt::{Arg, Parser};
 
 /// A command line that cannot be run, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageError(pub String);
-
-impl UsageError {
-    /// `unknown option "--bogus"`, for an [`Arg::Unknown`] (`--bogus=1` is
-    /// named `--bogus`).
-    pub fn unknown_option(arg: &str) -> UsageError {
-        UsageError(format!("unknown option {:?}", split_inline(arg).0))
-    }
-}
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,161 +29,60 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-fn usage(message: impl Into<String>) -> UsageError {
-    UsageError(message.into())
-}
-
-/// One option a program takes: its names (the first is the one [`Arg`]
-/// reports), and whether a value follows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Opt {
-    names: &'static [&'static str],
-    takes_value: bool,
-}
-
-impl Opt {
-    /// An option without a value, such as `["--verbose", "-v"]`.
-    pub const fn switch(names: &'static [&'static str]) -> Opt {
-        Opt {
-            names,
-            takes_value: false,
-        }
-    }
-
-    /// An option followed by a value, such as `["--count"]`.
-    pub const fn with_value(names: &'static [&'static str]) -> Opt {
-        Opt {
-            names,
-            takes_value: true,
-        }
-    }
-
-    /// The name [`Arg`] reports it by: its first.
-    pub fn name(&self) -> &'static str {
-        self.names[0]
-    }
-}
-
-/// One argument, or an option with its value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Arg {
-    /// An option without a value, by its first name.
-    Switch(&'static str),
-    /// An option, by its first name, and its value.
-    Value(&'static str, String),
-    /// An argument that is no option: a mode, an address.
-    Word(String),
-    /// An argument that starts with `-` but is none of the options, whole.
-    Unknown(String),
-}
-
-/// `--name=value` as its name and value; anything else as it is.
-fn split_inline(arg: &str) -> (&str, Option<&str>) {
-    match arg.split_once('=') {
-        Some((name, value)) if name.starts_with("--") => (name, Some(value)),
-        _ => (arg, None),
-    }
-}
-
-/// The arguments `args`, as the options `options` read them. See the
-/// module's doc; [`Tokens`] says which usage errors it yields.
-pub fn tokens<I>(options: &'static [Opt], args: I) -> Tokens<I::IntoIter>
-where
-    I: IntoIterator<Item = String>,
-{
-    Tokens {
-        options,
-        args: args.into_iter(),
-    }
-}
-
-/// The iterator [`tokens`] returns. Its usage errors: an option that needs a
-/// value as the last argument (`--port needs a value`), and a value given to
-/// one that takes none (`--verbose takes no value`).
-#[derive(Debug, Clone)]
-pub struct Tokens<I> {
-    options: &'static [Opt],
-    args: I,
-}
-
-impl<I: Iterator<Item = String>> Iterator for Tokens<I> {
-    type Item = Result<Arg, UsageError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let arg = self.args.next()?;
-        let (name, inline) = split_inline(&arg);
-        let Some(option) = self.options.iter().find(|o| o.names.contains(&name))
-        else {
-            return Some(Ok(if arg.starts_with('-') {
-                Arg::Unknown(arg)
-            } else {
-                Arg::Word(arg)
-            }));
-        };
-        Some(match (option.takes_value, inline) {
-            (false, None) => Ok(Arg::Switch(option.name())),
-            (false, Some(_)) => Err(usage(format!("{name} takes no value"))),
-            (true, Some(value)) => Ok(Arg::Value(option.name(), value.to_owned())),
-            (true, None) => match self.args.next() {
-                Some(value) => Ok(Arg::Value(option.name(), value)),
-                None => Err(usage(format!("{name} needs a value"))),
-            },
+impl From<lexopt::Error> for UsageError {
+    /// lexopt's errors, in the workbook's words: `--port needs a value`,
+    /// `--verbose takes no value`, `unknown option "--bogus"`, ...
+    fn from(error: lexopt::Error) -> UsageError {
+        use lexopt::Error::*;
+        usage(match error {
+            MissingValue {
+                option: Some(option),
+            } => format!("{option} needs a value"),
+            MissingValue { option: None } => "a value is missing".to_owned(),
+            UnexpectedOption(option) => format!("unknown option {option:?}"),
+            UnexpectedArgument(arg) => {
+                format!("unexpected argument {:?}", text(arg))
+            }
+            UnexpectedValue { option, .. } => format!("{option} takes no value"),
+            NonUnicodeValue(value) => format!("{:?} is not valid text", text(value)),
+            ParsingFailed { value, error } => format!("{value:?}: {error}"),
+            Custom(error) => error.to_string(),
         })
     }
 }
 
-/// A command line collected: the switches given, each option's value (the
-/// last, if one is given twice) and the words, in order.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Given {
-    switches: Vec<&'static str>,
-    values: Vec<(&'static str, String)>,
-    /// The words, in the order given.
-    pub words: Vec<String>,
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError(message.into())
 }
 
-impl Given {
-    /// Collects `args` as `options` read them.
-    ///
-    /// # Errors
-    /// The first usage error of [`Tokens`], or an unknown option
-    /// ([`UsageError::unknown_option`]).
-    pub fn collect<I>(options: &'static [Opt], args: I) -> Result<Given, UsageError>
-    where
-        I: IntoIterator<Item = String>,
-    {
-        let mut given = Given::default();
-        for arg in tokens(options, args) {
-            match arg? {
-                Arg::Switch(name) => given.switches.push(name),
-                Arg::Value(name, value) => given.values.push((name, value)),
-                Arg::Word(word) => given.words.push(word),
-                Arg::Unknown(arg) => return Err(UsageError::unknown_option(&arg)),
-            }
-        }
-        Ok(given)
-    }
+/// An argument as text, with anything that is not UTF-8 replaced.
+fn text(arg: OsString) -> String {
+    arg.to_string_lossy().into_owned()
+}
 
-    /// Whether the switch `name` (its first name) was given.
-    pub fn has(&self, name: &str) -> bool {
-        self.switches.contains(&name)
-    }
+/// The value of `option`, the option `parser` just returned: the next
+/// argument, whatever it looks like, or what follows `=`.
+///
+/// # Errors
+/// `--port needs a value` at the end of the command line;
+/// `--port: "\u{FFFD}" is not valid text` for a value that is not UTF-8.
+pub fn value(parser: &mut Parser, option: &str) -> Result<String, UsageError> {
+    let value = parser
+        .value()
+        .map_err(|_| usage(format!("{option} needs a value")))?;
+    value.into_string().map_err(|value| {
+        usage(format!("{option}: {:?} is not valid text", text(value)))
+    })
+}
 
-    /// The value of the option `name` (its first name), the last one given.
-    pub fn value(&self, name: &str) -> Option<&str> {
-        self.values
-            .iter()
-            .rev()
-            .find(|(given, _)| *given == name)
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// The first of `names` that was given a value, in the order of `names`.
-    pub fn first_given<'a>(&self, names: &[&'a str]) -> Option<&'a str> {
-        names
-            .iter()
-            .copied()
-            .find(|name| self.value(name).is_some())
+/// The usage error for an argument a program does not take:
+/// `unknown option "--bogus"`, `unknown option "-x"`, or
+/// `unexpected argument "b"`.
+pub fn unexpected(arg: Arg<'_>) -> UsageError {
+    match arg {
+        Arg::Short(short) => usage(format!("unknown option \"-{short}\"")),
+        Arg::Long(long) => usage(format!("unknown option \"--{long}\"")),
+        Arg::Value(value) => usage(format!("unexpected argument {:?}", text(value))),
     }
 }
 
@@ -302,94 +190,57 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
 
-    const OPTIONS: &[Opt] = &[
-        Opt::switch(&["--verbose", "-v"]),
-        Opt::with_value(&["--port"]),
-        Opt::with_value(&["--count"]),
-    ];
-
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_owned).collect()
-    }
-
-    fn split(line: &str) -> Vec<Result<Arg, UsageError>> {
-        tokens(OPTIONS, args(line)).collect()
-    }
-
-    #[test]
-    fn options_values_and_words() {
-        assert_eq!(
-            split("server -v --port 7000 --count=3 127.0.0.1 --verbose"),
-            vec![
-                Ok(Arg::Word("server".into())),
-                Ok(Arg::Switch("--verbose")),
-                Ok(Arg::Value("--port", "7000".into())),
-                Ok(Arg::Value("--count", "3".into())),
-                Ok(Arg::Word("127.0.0.1".into())),
-                Ok(Arg::Switch("--verbose")),
-            ]
-        );
+    fn parser(line: &str) -> Parser {
+        Parser::from_args(line.split_whitespace())
     }
 
     #[test]
     fn a_value_is_the_next_argument_whatever_it_looks_like() {
+        let mut args = parser("--port -1 --count=--port");
+        assert_eq!(args.next().unwrap(), Some(Arg::Long("port")));
+        assert_eq!(value(&mut args, "--port"), Ok("-1".to_owned()));
+        assert_eq!(args.next().unwrap(), Some(Arg::Long("count")));
+        assert_eq!(value(&mut args, "--count"), Ok("--port".to_owned()));
+        let mut args = parser("--port");
+        args.next().unwrap();
         assert_eq!(
-            split("--port -1 --count --port"),
-            vec![
-                Ok(Arg::Value("--port", "-1".into())),
-                Ok(Arg::Value("--count", "--port".into())),
-            ]
-        );
-        assert_eq!(split("--port="), vec![Ok(Arg::Value("--port", "".into()))]);
-    }
-
-    #[test]
-    fn unknown_options_are_left_to_the_program() {
-        assert_eq!(
-            split("--bogus=1 -x -"),
-            vec![
-                Ok(Arg::Unknown("--bogus=1".into())),
-                Ok(Arg::Unknown("-x".into())),
-                Ok(Arg::Unknown("-".into())),
-            ]
-        );
-        assert_eq!(
-            UsageError::unknown_option("--bogus=1").to_string(),
-            r#"unknown option "--bogus""#
-        );
-        assert_eq!(
-            Given::collect(OPTIONS, args("-v --frobnicate")),
-            Err(UsageError(r#"unknown option "--frobnicate""#.into()))
+            value(&mut args, "--port"),
+            Err(UsageError("--port needs a value".into()))
         );
     }
 
     #[test]
-    fn a_missing_or_unwanted_value_is_a_usage_error() {
+    fn what_a_program_does_not_take_is_named() {
+        let mut args = parser("--bogus=1 -x 127.0.0.1");
+        let mut errors = Vec::new();
+        while let Ok(Some(arg)) = args.next() {
+            errors.push(unexpected(arg).to_string());
+            // An unknown option's value, if any, goes with it.
+            args.optional_value();
+        }
         assert_eq!(
-            split("-v --port"),
-            vec![
-                Ok(Arg::Switch("--verbose")),
-                Err(UsageError("--port needs a value".into())),
+            errors,
+            [
+                r#"unknown option "--bogus""#,
+                r#"unknown option "-x""#,
+                r#"unexpected argument "127.0.0.1""#,
             ]
-        );
-        assert_eq!(
-            split("--verbose=yes"),
-            vec![Err(UsageError("--verbose takes no value".into()))]
         );
     }
 
     #[test]
-    fn given_looks_options_up_by_name() {
-        let given =
-            Given::collect(OPTIONS, args("client --port 1 -v 127.0.0.1 --port=2"))
-                .unwrap();
-        assert!(given.has("--verbose"));
-        // Given twice: the last one counts.
-        assert_eq!(given.value("--port"), Some("2"));
-        assert_eq!(given.value("--count"), None);
-        assert_eq!(given.words, ["client", "127.0.0.1"]);
-        assert_eq!(given.first_given(&["--count", "--port"]), Some("--port"));
-        assert_eq!(given.first_given(&["--count"]), None);
+    fn lexopts_errors_in_the_workbooks_words() {
+        let mut args = parser("--verbose=yes");
+        assert_eq!(args.next().unwrap(), Some(Arg::Long("verbose")));
+        let error = UsageError::from(args.next().unwrap_err());
+        assert_eq!(error.to_string(), "--verbose takes no value");
+        let missing = lexopt::Error::MissingValue {
+            option: Some("--port".into()),
+        };
+        assert_eq!(
+            UsageError::from(missing).to_string(),
+            "--port needs a value"
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@
 //!   sockets are open;
 //! - [`pcap`]: the pcap writer and the kernel's arrival times, for `--pcap`;
 //! - [`advice`]: the likely cause of a failed call, and its remedy;
-//! - [`args`]: the command line split into options, their values and words,
-//!   with the usage errors worded alike (steps 4 and 5);
+//! - [`args`]: the command line's usage errors worded alike, and the checks
+//!   of its values (steps 4 and 5, on lexopt);
 //! - [`Error`]: what can go wrong here, a failed system call with its errno
 //!   apart from a bad value or an I/O error, which have none.
 

@@ -1,16 +1,20 @@
 //! The echo's command line: its modes and options, and the checks across
 //! them, into a [`Mode`] or a [`UsageError`].
 //!
-//! The splitting into options, values and words, and the checks of a port, a
-//! count or a duration, are `support::args`'s; what the options mean, which
-//! mode takes which, and that an address must be loopback, are here.
+//! The splitting into options, values and words is lexopt's, and the checks
+//! of a port, a count or a duration are `support::args`'s; what the options
+//! mean, which mode takes which, and that an address must be loopback, are
+//! here.
 
+use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use lexopt::Arg::{Long, Short, Value};
 use step_02_bind_connect::{CLIENT, SERVER};
+use support::args;
 pub use support::args::UsageError;
-use support::args::{self, Given, Opt};
 
 use crate::protocol::ClientConfig;
 
@@ -125,20 +129,102 @@ pub const MAX_TRIES: u32 = 100;
 /// The longest interval or timeout accepted.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
-/// The options of the demo, `server` and `client` (which of them applies to
-/// which mode, [`parse`] checks).
-pub const OPTIONS: &[Opt] = &[
-    Opt::switch(&["--help", "-h"]),
-    Opt::switch(&["--verbose", "-v"]),
-    Opt::with_value(&["--addr"]),
-    Opt::with_value(&["--port"]),
-    Opt::with_value(&["--peer"]),
-    Opt::with_value(&["--peer-port"]),
-    Opt::with_value(&["--count"]),
-    Opt::with_value(&["--interval"]),
-    Opt::with_value(&["--timeout"]),
-    Opt::with_value(&["--tries"]),
+/// The options of the demo, `server` and `client` that take a value (which
+/// of them applies to which mode, [`parse`] checks). Besides them: `--help`
+/// (`-h`), `--verbose` (`-v`) and `--pcap FILE`.
+pub const WITH_VALUE: [&str; 8] = [
+    "--addr",
+    "--port",
+    "--peer",
+    "--peer-port",
+    "--count",
+    "--interval",
+    "--timeout",
+    "--tries",
 ];
+
+/// The command line as given, before any value is checked: the switches,
+/// each option's value (the last, if one is given twice), `--pcap`'s file,
+/// and the words, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Given {
+    help: bool,
+    verbose: bool,
+    values: Vec<(&'static str, String)>,
+    pcap: Option<PathBuf>,
+    /// The words, in the order given.
+    pub words: Vec<String>,
+}
+
+impl Given {
+    /// Goes through the arguments with lexopt. Only the options' names are
+    /// checked here: an unknown one, or one without its value, is the first
+    /// usage error.
+    pub fn collect<I>(args: I) -> Result<Given, UsageError>
+    where
+        I: IntoIterator,
+        I::Item: Into<OsString>,
+    {
+        let mut parser = lexopt::Parser::from_args(args);
+        let mut given = Given::default();
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Short('h') | Long("help") => given.help = true,
+                Short('v') | Long("verbose") => given.verbose = true,
+                Long("pcap") => {
+                    // None, or not text: no file name either way.
+                    let file =
+                        args::value(&mut parser, "--pcap").unwrap_or_default();
+                    given.pcap(file)?;
+                }
+                Long(name) => {
+                    let known =
+                        WITH_VALUE.iter().find(|option| option[2..] == *name);
+                    let Some(&option) = known else {
+                        return Err(args::unexpected(Long(name)));
+                    };
+                    let value = args::value(&mut parser, option)?;
+                    given.values.push((option, value));
+                }
+                Value(word) => given.words.push(word.to_string_lossy().into_owned()),
+                other => return Err(args::unexpected(other)),
+            }
+        }
+        Ok(given)
+    }
+
+    fn pcap(&mut self, file: String) -> Result<(), UsageError> {
+        if file.is_empty() {
+            return Err(usage("--pcap needs a file name"));
+        }
+        if self.pcap.replace(PathBuf::from(file)).is_some() {
+            return Err(usage("--pcap is given twice: give it once"));
+        }
+        Ok(())
+    }
+
+    /// The value of the option `name`, the last one given.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .rev()
+            .find(|(given, _)| *given == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The first of `names` that was given a value, in the order of `names`.
+    pub fn first_given<'a>(&self, names: &[&'a str]) -> Option<&'a str> {
+        names
+            .iter()
+            .copied()
+            .find(|name| self.value(name).is_some())
+    }
+
+    /// The file `--pcap` names, if it is given.
+    pub fn pcap_file(&self) -> Option<&PathBuf> {
+        self.pcap.as_ref()
+    }
+}
 
 // ANCHOR: parse_addr
 fn parse_addr(option: &str, value: &str) -> Result<Ipv4Addr, UsageError> {
@@ -176,18 +262,19 @@ enum Which {
     Client,
 }
 
-/// Parses the arguments after the program's name.
+/// Parses the arguments after the program's name: the mode, and the file
+/// `--pcap` names if it is given.
 ///
 /// `server ADDR` serves at ADDR:50000 for a client at ADDR:50001; `client ADDR`
 /// talks from ADDR:50001 to the server at ADDR:50000. Every address and port can
 /// be set on its own; the two ends must differ in address or port.
-pub fn parse<I>(args: I) -> Result<Mode, UsageError>
+pub fn parse<I>(args: I) -> Result<(Mode, Option<PathBuf>), UsageError>
 where
     I: IntoIterator,
-    I::Item: Into<String>,
+    I::Item: Into<OsString>,
 {
     let mut args = args.into_iter().map(Into::into).peekable();
-    let which = match args.peek().map(String::as_str) {
+    let which = match args.peek().and_then(|first| first.to_str()) {
         Some("server") => Which::Server,
         Some("client") => Which::Client,
         Some("demo") => Which::Demo,
@@ -198,10 +285,16 @@ where
             )));
         }
         // No mode word: the demo, perhaps with options.
-        _ => return finish(Which::Demo, Given::collect(OPTIONS, args)?),
+        _ => {
+            let given = Given::collect(args)?;
+            let pcap = given.pcap.clone();
+            return Ok((finish(Which::Demo, given)?, pcap));
+        }
     };
     args.next();
-    finish(which, Given::collect(OPTIONS, args)?)
+    let given = Given::collect(args)?;
+    let pcap = given.pcap.clone();
+    Ok((finish(which, given)?, pcap))
 }
 
 /// The client's pacing and bounds, from the options or the defaults.
@@ -232,10 +325,10 @@ fn client_config(
 }
 
 fn finish(which: Which, given: Given) -> Result<Mode, UsageError> {
-    if given.has("--help") {
+    if given.help {
         return Ok(Mode::Help);
     }
-    let verbose = given.has("--verbose");
+    let verbose = given.verbose;
     if let Some(arg) = given.words.get(1) {
         return Err(usage(format!("unexpected argument {arg:?}")));
     }
@@ -337,12 +430,15 @@ mod tests {
     }
 
     fn parsed(line: &str) -> Mode {
-        parse(line.split_whitespace()).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+        match parse(line.split_whitespace()) {
+            Ok((mode, _)) => mode,
+            Err(error) => panic!("{line:?}: {error}"),
+        }
     }
 
     fn error(line: &str) -> String {
         match parse(line.split_whitespace()) {
-            Ok(mode) => panic!("{line:?} parsed as {mode:?}"),
+            Ok(parsed) => panic!("{line:?} parsed as {parsed:?}"),
             Err(error) => error.to_string(),
         }
     }
@@ -610,5 +706,31 @@ mod tests {
             "the server's address is given twice (127.0.0.1 and --peer 127.0.0.1): \
              give it once"
         );
+    }
+
+    #[test]
+    fn pcap_is_taken_with_any_mode() {
+        let pcap = |line: &str| parse(line.split_whitespace()).map(|(_, pcap)| pcap);
+        assert_eq!(
+            pcap("--pcap /tmp/e.pcap -v"),
+            Ok(Some("/tmp/e.pcap".into()))
+        );
+        assert_eq!(
+            pcap("client 127.0.0.1 --pcap=c.pcap --count 3"),
+            Ok(Some("c.pcap".into()))
+        );
+        assert_eq!(pcap("server 127.0.0.1"), Ok(None));
+        assert_eq!(parsed("--pcap e.pcap --count 3"), parsed("--count 3"));
+    }
+
+    #[test]
+    fn pcap_needs_one_file_name() {
+        assert_eq!(error("server --pcap"), "--pcap needs a file name");
+        assert_eq!(error("--pcap="), "--pcap needs a file name");
+        assert_eq!(
+            error("--pcap a.pcap --pcap b.pcap"),
+            "--pcap is given twice: give it once"
+        );
+        assert_eq!(error("--pcapx"), r#"unknown option "--pcapx""#);
     }
 }

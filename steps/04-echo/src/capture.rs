@@ -24,12 +24,10 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
 use std::net::SocketAddrV4;
 
-use crate::UsageError;
 use step_01_socket::RawSocket;
 use step_03_epoll::open_nonblocking;
 use support::Error;
@@ -50,36 +48,6 @@ recording, with any mode:
   for example:
   cargo run -p step-04-echo -- --pcap /tmp/echo.pcap
   tshark -r /tmp/echo.pcap -o tcp.check_checksum:TRUE";
-
-// ANCHOR: take_pcap_option
-/// Takes `--pcap FILE` (or `--pcap=FILE`) out of the command line and returns
-/// it with the other arguments, which are the mode's.
-pub fn take_pcap_option(
-    args: impl IntoIterator<Item = String>,
-) -> Result<(Option<PathBuf>, Vec<String>), UsageError> {
-    let mut args = args.into_iter();
-    let (mut pcap, mut rest) = (None, Vec::new());
-    while let Some(arg) = args.next() {
-        let value = match arg.strip_prefix("--pcap") {
-            Some("") => args.next(),
-            Some(inline) if inline.starts_with('=') => Some(inline[1..].to_owned()),
-            _ => {
-                rest.push(arg);
-                continue;
-            }
-        };
-        let value = value
-            .filter(|value| !value.is_empty())
-            .ok_or_else(|| UsageError("--pcap needs a file name".to_owned()))?;
-        if pcap.replace(PathBuf::from(value)).is_some() {
-            return Err(UsageError(
-                "--pcap is given twice: give it once".to_owned(),
-            ));
-        }
-    }
-    Ok((pcap, rest))
-}
-// ANCHOR_END: take_pcap_option
 
 /// How long a packet is held back before it is written: any packet that
 /// arrived earlier has been read by then, unless the program stalled.
@@ -291,39 +259,6 @@ mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
     use support::pcap::{HEADER_LEN, RECORD_HEADER_LEN};
-
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_owned).collect()
-    }
-
-    #[test]
-    fn pcap_is_taken_out_of_any_mode() {
-        let (pcap, rest) = take_pcap_option(args("--pcap /tmp/e.pcap -v")).unwrap();
-        assert_eq!(pcap, Some(PathBuf::from("/tmp/e.pcap")));
-        assert_eq!(rest, args("-v"));
-        let (pcap, rest) =
-            take_pcap_option(args("client 127.0.0.1 --pcap=c.pcap --count 3"))
-                .unwrap();
-        assert_eq!(pcap, Some(PathBuf::from("c.pcap")));
-        assert_eq!(rest, args("client 127.0.0.1 --count 3"));
-        let (pcap, rest) = take_pcap_option(args("server 127.0.0.1")).unwrap();
-        assert_eq!(pcap, None);
-        assert_eq!(rest, args("server 127.0.0.1"));
-    }
-
-    #[test]
-    fn pcap_needs_one_file_name() {
-        let error = |line| take_pcap_option(args(line)).unwrap_err().to_string();
-        assert_eq!(error("server --pcap"), "--pcap needs a file name");
-        assert_eq!(error("--pcap="), "--pcap needs a file name");
-        assert_eq!(
-            error("--pcap a.pcap --pcap b.pcap"),
-            "--pcap is given twice: give it once"
-        );
-        // Not --pcap: left to the mode's parser, which names it.
-        let (pcap, rest) = take_pcap_option(args("--pcapx")).unwrap();
-        assert_eq!((pcap, rest), (None, args("--pcapx")));
-    }
 
     /// `ms` milliseconds after 2023-11-14 22:13:20 UTC.
     fn at(ms: u64) -> SystemTime {

@@ -20,15 +20,13 @@
 //! What all this costs next to the kernel's own TCP is measured by the
 //! workspace's `workbook-bench` crate, with these same machines and loop.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use nix::sys::signal::Signal;
 use step_02_bind_connect::{CLIENT, SERVER};
 use step_03_epoll::Signals;
-use step_04_echo::UsageError;
 use step_04_echo::args::{self, Mode, SYNOPSIS, USAGE};
-use step_04_echo::capture::{self, Capture, take_pcap_option};
+use step_04_echo::capture::{self, Capture};
 use step_04_echo::echo_loop::{Echo, Print};
 use support::program::{
     enter_private_network, exit_quietly_on_broken_pipe, fail, fail_with_advice,
@@ -39,16 +37,6 @@ use support::program::{
 /// started in, and a raw socket there reads all of its TCP traffic.
 const CURRENT_NAMESPACE: &str = "namespace: the current one (server and client \
      modes); a raw socket here reads every TCP segment in it, other programs' too";
-
-/// The mode, and the file `--pcap` names if it is given.
-fn parse_command_line() -> Result<(Mode, Option<PathBuf>), UsageError> {
-    // args_os: an argument that is not UTF-8 is an unknown one, not a panic.
-    let args = std::env::args_os().skip(1);
-    let args = args.map(|arg| arg.to_string_lossy().into_owned());
-    let (pcap, rest) = take_pcap_option(args)?;
-    let mode = args::parse(rest)?;
-    Ok((mode, pcap))
-}
 
 fn main() -> ExitCode {
     // ANCHOR: block_signals
@@ -62,7 +50,8 @@ fn main() -> ExitCode {
     };
     // ANCHOR_END: block_signals
     exit_quietly_on_broken_pipe();
-    let (mode, pcap) = match parse_command_line() {
+    // args_os: an argument that is not UTF-8 is an unknown one, not a panic.
+    let (mode, pcap) = match args::parse(std::env::args_os().skip(1)) {
         Ok((Mode::Help, _)) => {
             println!("{SYNOPSIS}\n\n{USAGE}\n\n{}", capture::USAGE);
             return ExitCode::SUCCESS;

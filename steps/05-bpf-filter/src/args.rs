@@ -5,10 +5,11 @@
 //! makes sure nothing else is given, since this program has no server or
 //! client mode.
 
+use std::ffi::OsString;
 use step_02_bind_connect::{CLIENT, SERVER};
-use step_04_echo::args::{self as echo_args, Mode};
+
+use step_04_echo::args::{self as echo_args, Given, Mode};
 use step_04_echo::{ClientConfig, UsageError};
-use support::args::{Arg, tokens};
 
 /// The first lines of [`USAGE`], printed after a usage error.
 pub const SYNOPSIS: &str = "\
@@ -73,34 +74,33 @@ const ENDPOINTS: [&str; 4] = ["--addr", "--port", "--peer", "--peer-port"];
 pub fn parse<I>(args: I) -> Result<Command, UsageError>
 where
     I: IntoIterator,
-    I::Item: Into<String>,
+    I::Item: Into<OsString>,
 {
-    let args: Vec<String> = args.into_iter().map(Into::into).collect();
-    // Step 4's options, as step 4 splits them: only the values are left to
-    // check, by step 4's parser below.
-    for arg in tokens(echo_args::OPTIONS, args.iter().cloned()) {
-        match arg? {
-            Arg::Word(word) => {
-                return Err(UsageError(format!(
-                    "unexpected argument {word:?}: this program runs the demo \
-                     and takes options only"
-                )));
-            }
-            Arg::Value(name, _) if ENDPOINTS.contains(&name) => {
-                return Err(UsageError(format!(
-                    "{name}: the demo's ends are fixed, {SERVER} and {CLIENT}"
-                )));
-            }
-            // Step 4's parser names it, as the first thing wrong.
-            Arg::Unknown(_) => break,
-            Arg::Switch(_) | Arg::Value(..) => {}
-        }
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Step 4's options, as step 4 reads them: only the values are left to
+    // check, by step 4's parser below. An unknown option is its first error.
+    let given = Given::collect(args.iter().cloned())?;
+    if let Some(word) = given.words.first() {
+        return Err(UsageError(format!(
+            "unexpected argument {word:?}: this program runs the demo and takes \
+             options only"
+        )));
+    }
+    if let Some(name) = given.first_given(&ENDPOINTS) {
+        return Err(UsageError(format!(
+            "{name}: the demo's ends are fixed, {SERVER} and {CLIENT}"
+        )));
+    }
+    if given.pcap_file().is_some() {
+        return Err(UsageError(
+            "--pcap is step 4's: this program writes no capture".to_owned(),
+        ));
     }
     match echo_args::parse(args)? {
-        Mode::Help => Ok(Command::Help),
-        Mode::Demo { client, verbose } => Ok(Command::Demo { client, verbose }),
-        // Only a mode word leads there, and none got past the loop above.
-        Mode::Server { .. } | Mode::Client { .. } => Err(UsageError(
+        (Mode::Help, _) => Ok(Command::Help),
+        (Mode::Demo { client, verbose }, _) => Ok(Command::Demo { client, verbose }),
+        // Only a mode word leads there, and none got past the check above.
+        (Mode::Server { .. } | Mode::Client { .. }, _) => Err(UsageError(
             "this program has no server or client mode".to_owned(),
         )),
     }
@@ -183,5 +183,9 @@ mod tests {
             "--count: \"0\" is not a whole number of at least 1"
         );
         assert_eq!(error(&["--interval"]), "--interval needs a value");
+        assert_eq!(
+            error(&["--pcap", "x.pcap"]),
+            "--pcap is step 4's: this program writes no capture"
+        );
     }
 }

@@ -31,7 +31,7 @@ use step_02_bind_connect::{CLIENT, SERVER, open_connected};
 use step_03_epoll::Signals;
 use step_04_echo::capture::Capture;
 use step_04_echo::echo_loop::{Echo, Print, Role, Side, open_socket};
-use step_04_echo::{Client, ClientConfig, Server, UsageError};
+use step_04_echo::{Client, ClientConfig, Server};
 use step_05_bpf_filter::args::{self, Command, SYNOPSIS, USAGE};
 use step_05_bpf_filter::{Tally, Wakes, annotate, echo_filter, filter_socket};
 use support::Error;
@@ -40,12 +40,6 @@ use support::program::{
     enter_private_network, exit_quietly_on_broken_pipe, fail, fail_with_advice,
     usage_error,
 };
-
-fn parse_command_line() -> Result<Command, UsageError> {
-    // args_os: an argument that is not UTF-8 is an unknown one, not a panic.
-    let args = std::env::args_os().skip(1);
-    args::parse(args.map(|arg| arg.to_string_lossy().into_owned()))
-}
 
 fn main() -> ExitCode {
     // The very first thing, as in step 4: SIGINT and SIGTERM blocked, and a
@@ -56,7 +50,8 @@ fn main() -> ExitCode {
         Err(error) => return fail(error),
     };
     exit_quietly_on_broken_pipe();
-    let command = match parse_command_line() {
+    // args_os: an argument that is not UTF-8 is an unknown one, not a panic.
+    let command = match args::parse(std::env::args_os().skip(1)) {
         Ok(command) => command,
         Err(error) => return usage_error(error, SYNOPSIS),
     };

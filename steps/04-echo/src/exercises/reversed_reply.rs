@@ -66,7 +66,7 @@ impl ReversingServer {
         // next_seq by the length of the reply you actually send.
         let payload = REPLY.to_vec();
         self.out = data_segment(self.me, self.peer, self.next_seq, ack, &payload);
-        self.next_seq = self.next_seq + REPLY.len();
+        self.next_seq += REPLY.len();
         self.requests += 1;
         let reply = Outgoing {
             number: self.requests,
