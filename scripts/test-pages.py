@@ -3,7 +3,7 @@
 
 Each page book/src/tests/NAME.md is made from its template
 book/tests-templates/NAME.md (step-0N.md for each step, support.md for the
-support and testkit crates): every fenced block that holds only an
+support and testkit crates, bench.md for the bench): every fenced block that holds only an
 {{#include FILE[:ANCHOR]}} of a file with #[test] functions becomes one
 section per test: its name as a heading (so a chapter links straight to it),
 the file it is in, the command that runs it alone, a note where it needs root, and its code
@@ -31,23 +31,24 @@ BLOCK = re.compile(
 ANCHOR_LINE = re.compile(r"^\s*//\s*ANCHOR(_END)?:")
 
 
-# The crates whose tests the pages show: each step's, and the two crates that
-# are no step's lesson.
+# The crates whose tests the pages show: each step's, and the crates that are
+# no step's lesson.
 CRATES = sorted((ROOT / "steps").glob("*/")) + [
     ROOT / "support",
     ROOT / "testkit",
     ROOT / "diagram",
+    ROOT / "bench",
 ]
 
 
 def package_of(path):
-    """steps/01-socket/... -> (step-01-socket, crate dir); support/... ->
-    (support, crate dir)."""
+    """steps/01-socket/... -> (step-01-socket, crate dir); bench/... ->
+    (workbook-bench, crate dir): the name its Cargo.toml gives the package."""
     rel = path.relative_to(ROOT)
-    if rel.parts[0] == "steps":
-        step = rel.parts[1]  # e.g. 01-socket
-        return "step-" + step, ROOT / "steps" / step
-    return rel.parts[0], ROOT / rel.parts[0]
+    crate = ROOT / "steps" / rel.parts[1] if rel.parts[0] == "steps" else ROOT / rel.parts[0]
+    manifest = (crate / "Cargo.toml").read_text()
+    name = re.search(r'^name\s*=\s*"([^"]+)"', manifest, re.M)
+    return (name.group(1) if name else crate.name), crate
 
 
 def tests_in(path, anchor):

@@ -1390,6 +1390,25 @@ mod tests {
     }
 
     #[test]
+    fn a_reply_without_the_ack_flag_answers_no_request() {
+        let t0 = Instant::now();
+        let mut client = Client::new(CLIENT, SERVER, config(1), t0);
+        client.poll_send(t0);
+        // The reply to request 1, but PSH alone: its acknowledgment field
+        // holds 13, which means nothing without ACK and is not read.
+        let mut bytes = reply_to(13);
+        let mut tcp = TcpPacket::new_unchecked(&mut bytes[20..]);
+        tcp.set_flags(TcpFlags::PSH);
+        tcp.fill_checksum(*SERVER.ip(), *CLIENT.ip());
+        assert_eq!(ignored(client.on_packet(&bytes, t0)), "unknown-ack");
+        assert!(!client.is_done());
+        // With ACK, the same bytes are the reply.
+        let bytes = reply_to(13);
+        let event = client.on_packet(&bytes, t0);
+        assert!(matches!(event, ClientEvent::Reply { number: 1, .. }));
+    }
+
+    #[test]
     fn client_acknowledges_the_servers_bytes() {
         let t0 = Instant::now();
         let mut client = Client::new(CLIENT, SERVER, config(2), t0);
