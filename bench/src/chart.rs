@@ -7,8 +7,8 @@ use std::path::Path;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::figures::{Figures, ratio};
-use crate::{ROWS, SIZES, YARDSTICK};
+use crate::figures::{Figures, SIZES, ratio};
+use crate::rows::{ROWS, YARDSTICK};
 
 /// The chart's size in pixels.
 const SIZE: (u32, u32) = (760, 420);
@@ -27,7 +27,6 @@ fn thousands(rate: f64) -> String {
     format!("{:.1}k", rate / 1000.0)
 }
 
-// ANCHOR: draw
 /// Draws `all` into the SVG file `path`, `heading` above: for each size, a bar
 /// per row that was run, labelled with its rate and its ratio to the
 /// yardstick; a legend names the rows.
@@ -133,4 +132,3 @@ pub fn draw(path: &Path, heading: &str, all: &[Figures]) -> Result<(), String> {
     root.present().map_err(|e| e.to_string())?;
     Ok(())
 }
-// ANCHOR_END: draw

@@ -20,9 +20,8 @@ use step_02_bind_connect::SERVER;
 use step_03_epoll::{Event, EventSet, Flags, Timer};
 use support::Error;
 
-use crate::PATIENCE;
 use crate::figures::Run;
-use crate::raw::payload;
+use crate::raw::{PATIENCE, payload};
 
 /// The 64-bit token each fd is registered with, as in steps 3 and 4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

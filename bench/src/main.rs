@@ -9,12 +9,13 @@
 use std::process::ExitCode;
 
 use support::program::{exit_quietly_on_broken_pipe, usage_error};
+use workbook_bench::chart;
 use workbook_bench::figures::{
-    Figures, Placement, Run, json_lines, pin_to_one_cpu, ratio_lines, table_header,
-    table_row,
+    Figures, Placement, Run, SIZES, json_lines, pin_to_one_cpu, ratio_lines,
+    table_header, table_row,
 };
 use workbook_bench::options::{self, Command, Options, SYNOPSIS, USAGE};
-use workbook_bench::{PASSES, ROWS, Row, SIZES, WARM_UP, chart, ratios};
+use workbook_bench::rows::{PASSES, ROWS, Row, WARM_UP, ratios};
 
 fn main() -> ExitCode {
     exit_quietly_on_broken_pipe();
@@ -45,7 +46,6 @@ fn main() -> ExitCode {
     }
 }
 
-// ANCHOR: bench
 /// Runs every row at every size, after pinning both ends (unless `--no-pin`),
 /// and prints the figures. The configurations take turns: [`PASSES`] passes,
 /// each running every configuration for its share of the round trips after
@@ -109,4 +109,3 @@ fn bench(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
     }
     Ok(())
 }
-// ANCHOR_END: bench

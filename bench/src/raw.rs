@@ -32,8 +32,11 @@ use step_04_echo::{Client, ClientConfig, ClientEvent, Overdue, Server};
 use step_05_bpf_filter::filter_socket;
 use support::Error;
 
-use crate::PATIENCE;
 use crate::figures::Run;
+
+/// How long an end waits for the other without any progress before it gives
+/// up: on `lo` with one request in flight, a reply takes microseconds.
+pub const PATIENCE: Duration = Duration::from_secs(1);
 
 /// What is done to each end's socket after `bind()` and `connect()`, before
 /// the first segment: given the socket, its own end and its peer's.
@@ -130,7 +133,6 @@ fn serve(socket: RawSocket, reply: &[u8]) -> Result<(u64, u64), Error> {
     Ok(counts.unwrap_or_default())
 }
 
-// ANCHOR: ask
 /// The client: step 4's machine in ping-pong, `warm_up` round trips and then
 /// `count` more, in step 4's loop with [`Timing`] as its report.
 fn ask(
@@ -173,7 +175,6 @@ fn ask(
         ..Run::default()
     })
 }
-// ANCHOR_END: ask
 
 // ANCHOR: timing
 /// The client's report: it prints nothing, and notes each measured round

@@ -38,7 +38,7 @@ use support::args::show_duration;
 use support::privileges::drop_after_sudo;
 
 use crate::capture::Capture;
-use crate::{
+use crate::protocol::{
     Client, ClientConfig, ClientEvent, Outgoing, Overdue, Server, ServerEvent,
 };
 

@@ -520,7 +520,6 @@ impl ClientConfig {
 }
 // ANCHOR_END: client_config
 
-// ANCHOR: client_event
 /// What the client made of one read.
 #[derive(Debug, Clone, Copy)]
 pub enum ClientEvent<'a> {
@@ -552,7 +551,6 @@ impl fmt::Display for ClientEvent<'_> {
         }
     }
 }
-// ANCHOR_END: client_event
 
 /// A request whose reply did not come in time, and what the client does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
