@@ -11,9 +11,10 @@
 //! business. A write the kernel refuses for one packet is taken as that
 //! packet lost, not as the end.
 //!
-//! What happens goes to a [`Report`]: the demo prints it ([`Print`]), the
-//! bench only notes the round trips' times. The loop formats nothing itself,
-//! so when nothing is printed, nothing is formatted.
+//! What happens goes to a [`Report`]: the demo prints it
+//! ([`Print`](crate::report::Print)), the bench only notes the round trips'
+//! times. The loop formats nothing itself, so when nothing is printed,
+//! nothing is formatted.
 //!
 //! The loop takes sockets that are open already: [`Echo::open`] opens step
 //! 4's, and a later step hands it its own, prepared as it likes (step 5
@@ -38,9 +39,8 @@ use support::args::show_duration;
 use support::privileges::drop_after_sudo;
 
 use crate::capture::Capture;
-use crate::protocol::{
-    Client, ClientConfig, ClientEvent, Outgoing, Overdue, Server, ServerEvent,
-};
+use crate::protocol::{Client, ClientConfig, Outgoing, Overdue, Server};
+use crate::report::{Report, Role, Said};
 
 // ANCHOR: tokens
 /// The 64-bit token each fd is registered with: how the loop knows who woke it.
@@ -71,90 +71,6 @@ impl Token {
 /// How long a finished client keeps reading, so the kernel's last RSTs are
 /// counted too.
 const LINGER: Duration = Duration::from_millis(50);
-
-/// Which side of the echo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Server,
-    Client,
-}
-
-impl fmt::Display for Role {
-    /// `server` or `client`, as the lines the loop prints begin.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Role::Server => "server",
-            Role::Client => "client",
-        })
-    }
-}
-
-// ANCHOR: report
-/// Something the echo did, for a [`Report`].
-#[derive(Debug, Clone, Copy)]
-pub enum Said<'a> {
-    /// A line of the setup or the summary: what is watched, who talks to
-    /// whom, how it ended.
-    Line(fmt::Arguments<'a>),
-    /// What the server made of one read.
-    Server(ServerEvent<'a>),
-    /// What the client made of one read.
-    Client(ClientEvent<'a>),
-    /// A new request, due now.
-    Request(Outgoing<'a>),
-    /// A request whose wait for a reply is over.
-    Overdue(Overdue<'a>),
-    /// A segment written.
-    Wrote(Role, Outgoing<'a>),
-    /// A segment the kernel refused to send, and why; the first time also
-    /// what to do about it.
-    Refused(Role, Outgoing<'a>, &'a SysError, Option<&'static str>),
-}
-
-/// Where the echo says what it does.
-pub trait Report {
-    /// Takes one thing the echo did.
-    fn report(&mut self, said: Said<'_>);
-}
-
-/// The demo's report: every line printed, the ignored segments too with
-/// `verbose`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Print {
-    /// Also print every segment ignored, with the reason.
-    pub verbose: bool,
-}
-
-impl Report for Print {
-    fn report(&mut self, said: Said<'_>) {
-        match said {
-            Said::Line(line) => println!("{line}"),
-            Said::Server(ServerEvent::Ignored(_))
-            | Said::Client(ClientEvent::Ignored(_))
-                if !self.verbose => {}
-            Said::Server(event) => println!("{event}"),
-            Said::Client(event) => println!("{event}"),
-            Said::Request(request) => println!("client: request {}", request.number),
-            Said::Overdue(overdue) => println!("client: {overdue}"),
-            Said::Wrote(role, segment) => println!("{role}:   wrote  {segment}"),
-            Said::Refused(role, segment, error, hint) => {
-                println!("{role}:   NOT SENT {segment}: {error}");
-                if let Some(hint) = hint {
-                    println!("{role}:   {hint}");
-                }
-            }
-        }
-    }
-}
-
-/// A report that says nothing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Quiet;
-
-impl Report for Quiet {
-    fn report(&mut self, _said: Said<'_>) {}
-}
-// ANCHOR_END: report
 
 /// One side: its raw socket, its state machine, and what the loop counted.
 #[derive(Debug)]

@@ -15,7 +15,8 @@
 //!
 //! The exceptions to "free of I/O": [`echo_loop`] is the echo itself, raw
 //! sockets, one epoll set, a timerfd and a signalfd driving these machines,
-//! with [`capture`] recording its reads for `--pcap`; the binary
+//! saying what it does through a [`report`], with [`capture`] recording its
+//! reads for `--pcap`; the binary
 //! (`src/main.rs`) chooses what to run. Step 5 runs the same loop with sockets
 //! it filtered, and the workspace's `workbook-bench` crate runs it with
 //! nothing printed, to measure what a round trip costs.
@@ -26,6 +27,7 @@ pub mod echo_loop;
 /// Exercises: starters to edit, checked by `tests/exercises.rs`.
 pub mod exercises;
 pub mod protocol;
+pub mod report;
 pub mod stats;
 
 pub use args::{Mode, UsageError};

@@ -27,7 +27,8 @@ use step_02_bind_connect::{CLIENT, SERVER};
 use step_03_epoll::Signals;
 use step_04_echo::args::{self, Mode, SYNOPSIS, USAGE};
 use step_04_echo::capture::{self, Capture};
-use step_04_echo::echo_loop::{Echo, Print};
+use step_04_echo::echo_loop::Echo;
+use step_04_echo::report::Print;
 use support::program::{
     enter_private_network, exit_quietly_on_broken_pipe, fail, fail_with_advice,
     usage_error,

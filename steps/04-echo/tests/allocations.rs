@@ -26,7 +26,8 @@ use step_01_socket::{SeqNumber, TcpFlags, TcpPacket, TcpRepr};
 use step_02_bind_connect::{CLIENT, SERVER};
 use step_03_epoll::{Signals, open_nonblocking};
 use step_04_echo::capture::Capture;
-use step_04_echo::echo_loop::{Echo, Ending, Report, Said, Side};
+use step_04_echo::echo_loop::{Echo, Ending, Side};
+use step_04_echo::report::{Report, Said};
 use step_04_echo::{Client, ClientConfig, ClientEvent, Server, ServerEvent};
 
 /// The system's allocator, counting.
