@@ -35,7 +35,6 @@ use step_02_bind_connect::send;
 use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, open_nonblocking};
 use support::Error;
 use support::advice::advice_for_call;
-use support::args::show_duration;
 use support::privileges::drop_after_sudo;
 
 use crate::capture::Capture;
@@ -140,6 +139,30 @@ pub enum Ending {
     Stopped,
 }
 
+/// What the one epoll set watches, as the setup's line says it.
+struct Watched {
+    server: bool,
+    client: bool,
+    mirror: bool,
+}
+
+impl fmt::Display for Watched {
+    /// `a signalfd (SIGINT, SIGTERM), the server's socket, ...`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a signalfd (SIGINT, SIGTERM)")?;
+        if self.server {
+            f.write_str(", the server's socket")?;
+        }
+        if self.client {
+            f.write_str(", the client's socket, a timerfd")?;
+        }
+        if self.mirror {
+            f.write_str(", the mirror socket")?;
+        }
+        Ok(())
+    }
+}
+
 // ANCHOR: open_socket
 /// A raw TCP socket that reads only what `peer`'s address sends to `me`'s, and
 /// writes to `peer`. The kernel's filters ignore ports: the machines check them.
@@ -219,12 +242,15 @@ impl<R: Report> Echo<R> {
         // waiting in it, and the loop's first wait reports it.
         let events = EventSet::new()?;
         events.add(&signals, Token::Signals as u64, Flags::EPOLLIN)?;
-        let mut watched = vec!["a signalfd (SIGINT, SIGTERM)"];
+        let watched = Watched {
+            server: server.is_some(),
+            client: client.is_some(),
+            mirror: capture.mirror().is_some(),
+        };
         if let Some(side) = &server {
             // With --pcap: each packet stamped with its arrival time.
             capture.watch(&side.socket)?;
             events.add(&side.socket, Token::Server as u64, Flags::EPOLLIN)?;
-            watched.push("the server's socket");
         }
         let timer = match &client {
             Some(side) => {
@@ -232,17 +258,13 @@ impl<R: Report> Echo<R> {
                 events.add(&side.socket, Token::Client as u64, Flags::EPOLLIN)?;
                 let timer = Timer::new()?;
                 events.add(&timer, Token::Timer as u64, Flags::EPOLLIN)?;
-                watched.push("the client's socket");
-                watched.push("a timerfd");
                 Some(timer)
             }
             None => None,
         };
         if let Some(mirror) = capture.mirror() {
             events.add(mirror, Token::Mirror as u64, Flags::EPOLLIN)?;
-            watched.push("the mirror socket");
         }
-        let watched = watched.join(", ");
         report.report(Said::Line(format_args!(
             "epoll: one set watching {watched}"
         )));
@@ -275,30 +297,9 @@ impl<R: Report> Echo<R> {
             self.report.report(Said::Line(line));
         }
         if let Some(Side { machine, .. }) = &self.client {
-            let config = machine.config();
-            let count = match config.count {
-                Some(n) => format!("{n} requests"),
-                None => "requests until Ctrl+C".to_owned(),
-            };
-            let pace = if config.ping_pong() {
-                "each once the one before is settled".to_owned()
-            } else {
-                format!("one every {}", show_duration(config.interval))
-            };
-            let mut waits =
-                format!("each reply awaited {}", show_duration(config.timeout));
-            if config.tries > 1 {
-                waits.push_str(&format!(
-                    ", then resent with the wait doubled, {} tries in all \
-                     (lost after {})",
-                    config.tries,
-                    show_duration(config.give_up_after())
-                ));
-            }
-            let (peer, me) = (machine.peer(), machine.me());
-            let line = format_args!(
-                "client: asking {peer} from {me}: {count}, {pace}, {waits}"
-            );
+            let (peer, me, config) =
+                (machine.peer(), machine.me(), machine.config());
+            let line = format_args!("client: asking {peer} from {me}: {config}");
             self.report.report(Said::Line(line));
         }
     }

@@ -520,6 +520,32 @@ impl ClientConfig {
 }
 // ANCHOR_END: client_config
 
+impl fmt::Display for ClientConfig {
+    /// `5 requests, one every 100ms, each reply awaited 1s, then resent with
+    /// the wait doubled, 4 tries in all (lost after 15s)`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.count {
+            Some(n) => write!(f, "{n} requests")?,
+            None => f.write_str("requests until Ctrl+C")?,
+        }
+        if self.ping_pong() {
+            f.write_str(", each once the one before is settled")?;
+        } else {
+            write!(f, ", one every {}", show_duration(self.interval))?;
+        }
+        write!(f, ", each reply awaited {}", show_duration(self.timeout))?;
+        if self.tries > 1 {
+            write!(
+                f,
+                ", then resent with the wait doubled, {} tries in all (lost after {})",
+                self.tries,
+                show_duration(self.give_up_after())
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// What the client made of one read.
 #[derive(Debug, Clone, Copy)]
 pub enum ClientEvent<'a> {
