@@ -54,7 +54,7 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-    /// Starts ticking, in `events` under [`Token::Watchdog`].
+    /// Starts ticking, in `events` under its own token.
     pub fn new(events: &EventSet) -> Result<Watchdog, SysError> {
         let timer = Timer::new()?;
         events.add(&timer, Token::Watchdog as u64, Flags::EPOLLIN)?;
@@ -62,7 +62,7 @@ impl Watchdog {
         Ok(Watchdog { timer, seen: 0 })
     }
 
-    /// Waits until `events` reports the end's socket ([`Token::Stream`])
+    /// Waits until `events` reports the end's socket (its stream)
     /// readable.
     /// `progress` counts what the end has done so far (round trips, requests
     /// answered); `what` names what it waits for, for the error.

@@ -6,17 +6,19 @@
 //!
 //! Everything here is free of I/O, so it can be tested without privileges:
 //! - [`args`] turns the command line into a [`Mode`] or a usage
-//!   error (with `support::args`, which splits it into options and values);
+//!   error (lexopt splits it into options and values, `support::args` words
+//!   the errors);
 //! - [`protocol`] holds the two plain state machines, [`Server`] and [`Client`]:
-//!   bytes read and the time go in, segments to write and events to print come
-//!   out;
+//!   bytes read and the time go in, typed events come out, with the segments
+//!   to write among them, and the demo's lines as their `Display`;
+//! - [`report`] says what the echo did: the demo prints it, the bench only
+//!   notes the time;
 //! - [`stats`] counts what each side ignored, and why;
 //! - [`exercises`] holds the chapter's exercises; the binary does not use them.
 //!
 //! The exceptions to "free of I/O": [`echo_loop`] is the echo itself, raw
 //! sockets, one epoll set, a timerfd and a signalfd driving these machines,
-//! saying what it does through a [`report`], with [`capture`] recording its
-//! reads for `--pcap`; the binary
+//! with [`capture`] recording its reads for `--pcap`; the binary
 //! (`src/main.rs`) chooses what to run. Step 5 runs the same loop with sockets
 //! it filtered, and the workspace's `workbook-bench` crate runs it with
 //! nothing printed, to measure what a round trip costs.

@@ -191,7 +191,7 @@ pub fn drain_queued(socket: &impl AsFd) -> Result<usize, SysError> {
 // ANCHOR_END: drain
 
 // ANCHOR: filter_socket
-/// Puts [`echo_filter`](crate::echo_filter)`(me, peer)` on `socket`, a raw
+/// Puts [`echo_filter`]`(me, peer)` on `socket`, a raw
 /// socket bound to `me` and connected to `peer`, and locks it; returns how
 /// many packets were queued before any filter, drained.
 ///
