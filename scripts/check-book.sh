@@ -31,7 +31,9 @@ Builds book/ with mdBook $MDBOOK_VERSION and fails when
     the clock shapes, so it cannot be a snapshot) lacks one of its two files
     or is shown on no page.
 
-Then it runs scripts/recorded-runs.py, which reruns every recorded run and
+Then it runs scripts/diagrams.sh --check, which draws each step's exchange
+from a fresh run and fails if a picture in book/src/img differs, and
+scripts/recorded-runs.py, which reruns every recorded run and
 checks that the fresh output still has the recorded lines in their order,
 numbers aside, and every test file whose snapshots the book includes, with
 INSTA_UPDATE=no (and CI=true as root), so output that drifted from the
@@ -274,6 +276,10 @@ PY
 
 if [ "$run_snapshots" = yes ]; then
     python3 scripts/recorded-runs.py --self-test
+    # The "where we are" pictures, and the sequence diagrams drawn from fresh
+    # runs, must be what their scripts draw today.
+    python3 scripts/where-we-are.py --check
+    scripts/diagrams.sh --check
     # As root (CI), a recorded run that cannot run fails, as a skipped test does.
     ci=${CI:-}
     [ "$(id -u)" -eq 0 ] && ci=true

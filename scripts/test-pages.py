@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the book's test pages, one section per test, from the test sources.
 
-Each page book/src/tests/step-0N.md is made from its template
-book/tests-templates/step-0N.md: every fenced block that holds only an
+Each page book/src/tests/NAME.md is made from its template
+book/tests-templates/NAME.md (step-0N.md for each step, support.md for the
+support and testkit crates, bench.md for the bench): every fenced block that holds only an
 {{#include FILE[:ANCHOR]}} of a file with #[test] functions becomes one
 section per test: its name as a heading (so a chapter links straight to it),
 the file it is in, the command that runs it alone, a note where it needs root, and its code
@@ -30,11 +31,24 @@ BLOCK = re.compile(
 ANCHOR_LINE = re.compile(r"^\s*//\s*ANCHOR(_END)?:")
 
 
+# The crates whose tests the pages show: each step's, and the crates that are
+# no step's lesson.
+CRATES = sorted((ROOT / "steps").glob("*/")) + [
+    ROOT / "support",
+    ROOT / "testkit",
+    ROOT / "diagram",
+    ROOT / "bench",
+]
+
+
 def package_of(path):
-    """steps/01-socket/... -> (package, crate dir)."""
+    """steps/01-socket/... -> (step-01-socket, crate dir); bench/... ->
+    (workbook-bench, crate dir): the name its Cargo.toml gives the package."""
     rel = path.relative_to(ROOT)
-    step = rel.parts[1]  # e.g. 01-socket
-    return "step-" + step, ROOT / "steps" / step
+    crate = ROOT / "steps" / rel.parts[1] if rel.parts[0] == "steps" else ROOT / rel.parts[0]
+    manifest = (crate / "Cargo.toml").read_text()
+    name = re.search(r'^name\s*=\s*"([^"]+)"', manifest, re.M)
+    return (name.group(1) if name else crate.name), crate
 
 
 def tests_in(path, anchor):
@@ -115,10 +129,11 @@ def constants(path):
     """NAME -> value of the file's simple `const NAME: T = value;` items (and
     those of tests/common/mod.rs), to spell out a reason's format string."""
     found = {}
-    # The file, its step's shared helpers, then every step's library (where
-    # a constant such as NOBODY is imported from).
+    # The file, its step's shared helpers, then every crate's library (where
+    # a constant such as testkit's NOBODY is imported from).
     sources = [path, path.parent / "common" / "mod.rs"]
-    sources += sorted((ROOT / "steps").glob("*/src/**/*.rs"))
+    for crate in CRATES:
+        sources += sorted(crate.glob("src/**/*.rs"))
     for source in sources:
         if source.is_file():
             for m in re.finditer(
@@ -234,7 +249,7 @@ def render(template_path, root_only):
             return m.group(0)
         out = []
         rel = path.relative_to(ROOT)
-        if rel.parts[2] == "tests":
+        if path.relative_to(package_of(path)[1]).parts[0] == "tests":
             helpers, common = helpers_of(path)
             listed = ", ".join(f"`{h}`" for h in helpers)
             shared = f"`{rel.parent / 'common' / 'mod.rs'}`"
@@ -288,12 +303,14 @@ def missing_files():
     """Test files, and library files with unit tests, that no template
     includes."""
     included = set()
-    for template in TEMPLATES.glob("step-*.md"):
+    for template in TEMPLATES.glob("*.md"):
         for m in BLOCK.finditer(template.read_text()):
             included.add((PAGES / m.group(1)).resolve())
     missing = []
-    sources = sorted((ROOT / "steps").glob("*/tests/**/*.rs"))
-    sources += sorted((ROOT / "steps").glob("*/src/**/*.rs"))
+    sources = []
+    for crate in CRATES:
+        sources += sorted(crate.glob("tests/**/*.rs"))
+        sources += sorted(crate.glob("src/**/*.rs"))
     for path in sources:
         if "#[test]" in path.read_text() and path.resolve() not in included:
             missing.append(str(path.relative_to(ROOT)))
@@ -308,7 +325,7 @@ def main():
         sys.exit("error: test files on no test page (add them to book/tests-templates): "
                  + ", ".join(missing))
     root_only = []
-    for template in sorted(TEMPLATES.glob("step-*.md")):
+    for template in sorted(TEMPLATES.glob("*.md")):
         page = PAGES / template.name
         text = render(template, root_only)
         if check:

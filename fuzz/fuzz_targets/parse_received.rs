@@ -12,7 +12,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use step_01_socket::packet::checksum_status;
-use step_01_socket::{annotate_segment, parse_received};
+use step_01_socket::{
+    ChecksumCheck, TcpPacket, TcpRepr, annotate_segment, parse_received,
+};
 use step_02_bind_connect::{CLIENT, SERVER, Verdict, classify};
 
 // The fixed cast and the checks of step 1's mutation test, shared rather than
@@ -41,6 +43,11 @@ fuzz_target!(|bytes: &[u8]| {
     // The same bytes taken as a bare TCP segment, as step 2 annotates the
     // segments it writes.
     let (src, dst) = (*CLIENT.ip(), *SERVER.ip());
-    let _ = checksum_status(src, dst, bytes);
+    if let Ok(view) = TcpPacket::new_checked(bytes) {
+        let _ = checksum_status(src, dst, &view);
+        for check in [ChecksumCheck::Verify, ChecksumCheck::Ignore] {
+            let _ = TcpRepr::parse(&view, src, dst, check);
+        }
+    }
     let _ = annotate_segment(src, dst, bytes);
 });

@@ -19,6 +19,24 @@ use std::net::Ipv4Addr;
 /// pseudo-header.
 pub const PROTO_TCP: u8 = 6;
 
+// ANCHOR: check
+/// Whether a `Repr::parse` verifies the checksum: the receive half of what
+/// smoltcp calls checksum capabilities.
+///
+/// The caller decides, because only the caller knows who sent the bytes. On
+/// `lo` the kernel's own segments carry a *partial* TCP checksum (offload:
+/// only the pseudo-header's sum, for a network card that `lo` does not
+/// have), so a receive path that must see them cannot verify; segments our
+/// own programs build always carry a full one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChecksumCheck {
+    /// A wrong checksum is an error ([`crate::ParseError::BadChecksum`]).
+    Verify,
+    /// The checksum is not looked at.
+    Ignore,
+}
+// ANCHOR_END: check
+
 // ANCHOR: sum
 /// Step 1: the one's-complement sum of `data` as big-endian 16-bit words, not yet
 /// folded and not complemented.

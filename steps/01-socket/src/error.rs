@@ -4,6 +4,10 @@ use std::fmt;
 
 /// Why a received buffer is not a well-formed IPv4 + TCP packet. Each variant
 /// says what the value must be and what it was.
+///
+/// The views' `check_len` return the length errors (the bytes do not hold
+/// what the header says); the reprs' `parse` return the value errors (the
+/// bytes are there, but mean something this code does not accept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParseError {
     /// Fewer bytes than a header needs.
@@ -44,6 +48,33 @@ pub enum ParseError {
         /// The bytes of the segment.
         len: usize,
     },
+    /// A TCP segment longer than the 16-bit length of the pseudo-header can
+    /// count, so longer than any IPv4 packet can carry.
+    SegmentTooLong {
+        /// The bytes of the segment.
+        len: usize,
+    },
+    /// An IPv4 fragment: a piece of a larger packet, which is not reassembled.
+    Fragment {
+        /// The "more fragments" flag.
+        more_fragments: bool,
+        /// The fragment offset, in units of 8 bytes.
+        offset: u16,
+    },
+    /// A TCP port of 0, which no connection can use.
+    ZeroPort {
+        /// Which one: `"source"` or `"destination"`.
+        which: &'static str,
+    },
+    /// A checksum that does not verify (checked only when the caller asks).
+    BadChecksum {
+        /// Whose checksum: `"IPv4 header"` or `"TCP"`.
+        layer: &'static str,
+        /// The value stored.
+        stored: u16,
+        /// The value a correct sender stores.
+        expected: u16,
+    },
 }
 
 impl ParseError {
@@ -58,6 +89,10 @@ impl ParseError {
             ParseError::NotTcp(_) => "not-tcp",
             ParseError::BadDataOffset(_) => "bad-data-offset",
             ParseError::DataOffsetPastEnd { .. } => "data-offset-past-end",
+            ParseError::SegmentTooLong { .. } => "segment-too-long",
+            ParseError::Fragment { .. } => "fragment",
+            ParseError::ZeroPort { .. } => "zero-port",
+            ParseError::BadChecksum { .. } => "bad-checksum",
         }
     }
 }
@@ -95,6 +130,29 @@ impl fmt::Display for ParseError {
             ParseError::DataOffsetPastEnd { header_len, len } => write!(
                 f,
                 "TCP data offset says {header_len} header bytes, the segment has {len}"
+            ),
+            ParseError::SegmentTooLong { len } => {
+                write!(f, "a TCP segment has at most 65535 bytes, got {len}")
+            }
+            ParseError::Fragment {
+                more_fragments,
+                offset,
+            } => write!(
+                f,
+                "a fragment (MF {}, offset {offset}) must be reassembled first, \
+                 and nothing here reassembles",
+                u8::from(more_fragments)
+            ),
+            ParseError::ZeroPort { which } => {
+                write!(f, "TCP {which} port must not be 0")
+            }
+            ParseError::BadChecksum {
+                layer,
+                stored,
+                expected,
+            } => write!(
+                f,
+                "{layer} checksum must be 0x{expected:04x}, got 0x{stored:04x}"
             ),
         }
     }

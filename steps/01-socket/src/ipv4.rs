@@ -20,13 +20,14 @@
 //! ```
 //!
 //! [`Ipv4Packet`] is a view over bytes: its accessors read the fields where they
-//! are. [`Ipv4Repr`] is the plain meaning of a header, parsed from a view or
-//! emitted into one.
+//! are, and [`Ipv4Packet::check_len`] makes sure they all can. [`Ipv4Repr`] is
+//! the plain meaning of a header, parsed from a view (where the values are
+//! checked: version 4, no fragment) or emitted into one.
 
 use std::fmt;
 use std::net::Ipv4Addr;
 
-use crate::checksum;
+use crate::checksum::{self, ChecksumCheck};
 use crate::error::ParseError;
 
 // ANCHOR: field
@@ -60,10 +61,25 @@ pub mod field {
 pub const MIN_HEADER_LEN: usize = field::DST_ADDR.end;
 // ANCHOR_END: field
 
-/// The "don't fragment" flag.
+// ANCHOR: masks
+/// The version, the high nibble of byte 0.
+pub const VERSION_MASK: u8 = 0xf0;
+/// The IHL (header length in 32-bit words), the low nibble of byte 0.
+pub const IHL_MASK: u8 = 0x0f;
+/// The only version [`Ipv4Repr::parse`] accepts.
+pub const VERSION: u8 = 4;
+/// The "don't fragment" flag, in the 16 bits of [`field::FLAGS_FRAG`].
 pub const FLAG_DF: u16 = 0x4000;
-/// The "more fragments" flag.
+/// The "more fragments" flag: more pieces of this packet follow.
 pub const FLAG_MF: u16 = 0x2000;
+/// The fragment offset: where this piece goes, in units of 8 bytes.
+pub const FRAG_OFFSET_MASK: u16 = 0x1fff;
+/// What makes a packet a fragment: MF set, or a non-zero offset. Either one
+/// means it is a piece of a larger packet, whose TCP header may be in another
+/// piece. [`Ipv4Repr::parse`] refuses these packets, and step 5's filter
+/// tests the same bits.
+pub const FRAGMENT_MASK: u16 = FLAG_MF | FRAG_OFFSET_MASK;
+// ANCHOR_END: masks
 
 /// A read-only or writable view of an IPv4 packet in a byte buffer.
 #[derive(Debug, Clone, Copy)]
@@ -79,20 +95,29 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
     }
 
     // ANCHOR: new_checked
-    /// Wraps bytes that came from the network, checking everything the accessors
-    /// rely on, so that none of them can panic afterwards. It fails when:
-    /// - fewer than 20 bytes were received ([`ParseError::Truncated`]);
-    /// - the version is not 4 ([`ParseError::BadVersion`]);
-    /// - IHL is below 5 words ([`ParseError::BadIhl`]);
-    /// - the header (IHL) is longer than the bytes received
-    ///   ([`ParseError::Truncated`]);
-    /// - total length is below the header length ([`ParseError::BadTotalLen`]) or
-    ///   beyond the bytes received ([`ParseError::TotalLenPastEnd`]).
-    ///
-    /// Bytes received beyond total length are ignored by [`Ipv4Packet::payload`].
+    /// Wraps bytes that came from the network: [`Ipv4Packet::new_unchecked`],
+    /// then [`Ipv4Packet::check_len`].
     pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
         let packet = Self::new_unchecked(buffer);
-        let len = packet.buffer.as_ref().len();
+        packet.check_len()?;
+        Ok(packet)
+    }
+
+    /// Makes sure that no accessor can panic: every length the header states
+    /// fits the bytes there. It checks bounds only; what the values mean
+    /// (version 4, fragments) is [`Ipv4Repr::parse`]'s business. It fails when:
+    /// - fewer than 20 bytes are there ([`ParseError::Truncated`]);
+    /// - IHL is below 5 words, so the header would end inside its own fixed
+    ///   fields ([`ParseError::BadIhl`]);
+    /// - the header (IHL) is longer than the bytes there
+    ///   ([`ParseError::Truncated`]);
+    /// - total length is below the header length ([`ParseError::BadTotalLen`])
+    ///   or beyond the bytes there ([`ParseError::TotalLenPastEnd`]).
+    ///
+    /// Bytes beyond total length are ignored by [`Ipv4Packet::payload`].
+    /// Setting the IHL or total length afterwards voids the check.
+    pub fn check_len(&self) -> Result<(), ParseError> {
+        let len = self.buffer.as_ref().len();
         if len < MIN_HEADER_LEN {
             return Err(ParseError::Truncated {
                 layer: "IPv4 header",
@@ -100,33 +125,30 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
                 len,
             });
         }
-        if packet.version() != 4 {
-            return Err(ParseError::BadVersion(packet.version()));
+        if self.header_len() < MIN_HEADER_LEN {
+            return Err(ParseError::BadIhl(self.ihl()));
         }
-        if packet.ihl() < 5 {
-            return Err(ParseError::BadIhl(packet.ihl()));
-        }
-        if packet.header_len() > len {
+        if self.header_len() > len {
             return Err(ParseError::Truncated {
                 layer: "IPv4 header with options",
-                required: packet.header_len(),
+                required: self.header_len(),
                 len,
             });
         }
-        let total = usize::from(packet.total_len());
-        if total < packet.header_len() {
+        let total = usize::from(self.total_len());
+        if total < self.header_len() {
             return Err(ParseError::BadTotalLen {
-                total_len: packet.total_len(),
-                header_len: packet.header_len(),
+                total_len: self.total_len(),
+                header_len: self.header_len(),
             });
         }
         if total > len {
             return Err(ParseError::TotalLenPastEnd {
-                total_len: packet.total_len(),
+                total_len: self.total_len(),
                 len,
             });
         }
-        Ok(packet)
+        Ok(())
     }
     // ANCHOR_END: new_checked
 
@@ -144,15 +166,15 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         u16::from_be_bytes([b[0], b[1]])
     }
 
-    /// IP version: 4.
+    /// IP version: 4 for IPv4 (whatever the bytes say; see [`VERSION`]).
     pub fn version(&self) -> u8 {
-        self.bytes()[field::VER_IHL] >> 4
+        (self.bytes()[field::VER_IHL] & VERSION_MASK) >> 4
     }
 
     // ANCHOR: ihl
     /// Internet header length in 32-bit words (5 to 15).
     pub fn ihl(&self) -> u8 {
-        self.bytes()[field::VER_IHL] & 0x0f
+        self.bytes()[field::VER_IHL] & IHL_MASK
     }
 
     /// Header length in bytes: IHL * 4 (20 to 60).
@@ -186,9 +208,19 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         self.flags_frag() & FLAG_DF != 0
     }
 
+    /// Whether the "more fragments" flag is set.
+    pub fn more_frags(&self) -> bool {
+        self.flags_frag() & FLAG_MF != 0
+    }
+
+    /// The fragment offset, in units of 8 bytes (0 for a whole packet).
+    pub fn frag_offset(&self) -> u16 {
+        self.flags_frag() & FRAG_OFFSET_MASK
+    }
+
     /// Whether this packet is a fragment (MF set or a non-zero offset).
     pub fn is_fragment(&self) -> bool {
-        self.flags_frag() & (FLAG_MF | 0x1fff) != 0
+        self.flags_frag() & FRAGMENT_MASK != 0
     }
 
     /// Time to live.
@@ -211,6 +243,14 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         checksum::fold(checksum::sum(&self.bytes()[..self.header_len()])) == 0xffff
     }
 
+    /// The header checksum a correct sender stores for this header: computed
+    /// with the checksum field taken as zero.
+    pub fn expected_checksum(&self) -> u16 {
+        let mut header = self.bytes()[..self.header_len()].to_vec();
+        header[field::CHECKSUM].fill(0);
+        checksum::ipv4_header_checksum(&header)
+    }
+
     /// Source address.
     pub fn src_addr(&self) -> Ipv4Addr {
         let b = &self.bytes()[field::SRC_ADDR];
@@ -222,17 +262,25 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         let b = &self.bytes()[field::DST_ADDR];
         Ipv4Addr::new(b[0], b[1], b[2], b[3])
     }
+}
 
-    /// The options between byte 20 and the header's end (empty when IHL is 5).
-    pub fn options(&self) -> &[u8] {
-        &self.bytes()[MIN_HEADER_LEN..self.header_len()]
+// ANCHOR: payload
+impl<'a, T: AsRef<[u8]> + ?Sized> Ipv4Packet<&'a T> {
+    /// The options between byte 20 and the header's end (empty when IHL is
+    /// 5), borrowed from the buffer, not from the view.
+    pub fn options(&self) -> &'a [u8] {
+        let header_len = self.header_len();
+        &self.buffer.as_ref()[MIN_HEADER_LEN..header_len]
     }
 
-    /// What the header carries: from the header's end to total length.
-    pub fn payload(&self) -> &[u8] {
-        &self.bytes()[self.header_len()..usize::from(self.total_len())]
+    /// What the header carries: from the header's end to total length. The
+    /// slice borrows the buffer, so it outlives the view it came from.
+    pub fn payload(&self) -> &'a [u8] {
+        let range = self.header_len()..usize::from(self.total_len());
+        &self.buffer.as_ref()[range]
     }
 }
+// ANCHOR_END: payload
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
     fn set_u16(&mut self, field: field::Field, value: u16) {
@@ -241,7 +289,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Ipv4Packet<T> {
 
     /// Sets version 4 and the header length in 32-bit words.
     pub fn set_version_ihl(&mut self, ihl: u8) {
-        self.buffer.as_mut()[field::VER_IHL] = (4 << 4) | (ihl & 0x0f);
+        self.buffer.as_mut()[field::VER_IHL] = (VERSION << 4) | (ihl & IHL_MASK);
     }
 
     /// Sets the DSCP/ECN byte.
@@ -317,17 +365,46 @@ pub struct Ipv4Repr {
 }
 
 impl Ipv4Repr {
-    /// Reads the meaning out of a checked view (options are skipped).
-    pub fn parse<T: AsRef<[u8]>>(packet: &Ipv4Packet<T>) -> Ipv4Repr {
-        Ipv4Repr {
+    // ANCHOR: parse
+    /// Reads the meaning out of a view that passed [`Ipv4Packet::check_len`]
+    /// (options are skipped), checking what the values say. It fails when:
+    /// - the version is not 4 ([`ParseError::BadVersion`]);
+    /// - `check` is [`ChecksumCheck::Verify`] and the header checksum is wrong
+    ///   ([`ParseError::BadChecksum`]);
+    /// - the packet is a fragment, MF set or a non-zero offset
+    ///   ([`ParseError::Fragment`]): nothing here reassembles, and a piece
+    ///   may not even hold the TCP ports. Step 5's filter refuses the same
+    ///   packets, by the same [`FRAGMENT_MASK`].
+    pub fn parse<T: AsRef<[u8]>>(
+        packet: &Ipv4Packet<T>,
+        check: ChecksumCheck,
+    ) -> Result<Ipv4Repr, ParseError> {
+        if packet.version() != VERSION {
+            return Err(ParseError::BadVersion(packet.version()));
+        }
+        if check == ChecksumCheck::Verify && !packet.verify_checksum() {
+            return Err(ParseError::BadChecksum {
+                layer: "IPv4 header",
+                stored: packet.checksum(),
+                expected: packet.expected_checksum(),
+            });
+        }
+        if packet.is_fragment() {
+            return Err(ParseError::Fragment {
+                more_fragments: packet.more_frags(),
+                offset: packet.frag_offset(),
+            });
+        }
+        Ok(Ipv4Repr {
             src_addr: packet.src_addr(),
             dst_addr: packet.dst_addr(),
             protocol: packet.protocol(),
             ident: packet.ident(),
             ttl: packet.ttl(),
-            payload_len: packet.payload().len(),
-        }
+            payload_len: usize::from(packet.total_len()) - packet.header_len(),
+        })
     }
+    // ANCHOR_END: parse
 
     /// Length of the header [`Ipv4Repr::emit`] writes: 20 bytes, no options.
     pub fn header_len(&self) -> usize {

@@ -23,12 +23,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use step_01_socket::netns::enter_private_namespace;
-use step_01_socket::pcap::{PcapWriter, arrival_time, enable_arrival_times};
-use step_01_socket::privileges::drop_after_sudo;
 use step_01_socket::{
-    Family, MAX_PACKET, RawSocket, SysError, annotate_packet,
-    exit_quietly_on_broken_pipe, parse_received,
+    Family, MAX_PACKET, RawSocket, SysError, annotate_packet, parse_received,
+};
+use support::pcap::{PcapWriter, arrival_time, enable_arrival_times};
+use support::privileges::drop_after_sudo;
+use support::program::{
+    enter_private_network, exit_quietly_on_broken_pipe, fail, usage_error,
 };
 
 const USAGE: &str = "\
@@ -100,10 +101,7 @@ fn main() -> ExitCode {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
             }
-            Err(message) => {
-                eprintln!("error: {message}\n\n{USAGE}");
-                return ExitCode::from(2);
-            }
+            Err(message) => return usage_error(message, USAGE),
         };
 
     // ANCHOR: pcap_create
@@ -111,31 +109,21 @@ fn main() -> ExitCode {
     // anything is sent.
     let pcap = match pcap.map(PcapWriter::create).transpose() {
         Ok(pcap) => pcap,
-        Err(error) => {
-            eprintln!("error: --pcap: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return fail(format_args!("--pcap: {error}")),
     };
     // ANCHOR_END: pcap_create
 
     // ANCHOR: namespace
-    // First thing, while the process has one thread: a network of our own.
-    match enter_private_namespace() {
-        Ok(namespace) => println!("{namespace}"),
-        Err(error) => {
-            // The message ends with its own newline.
-            eprint!("error: {error}");
-            return ExitCode::FAILURE;
-        }
+    // First thing, while the process has one thread: a network of our own
+    // (or the reason there is none, and the remedies).
+    if let Err(exit) = enter_private_network() {
+        return exit;
     }
     // ANCHOR_END: namespace
 
     match run(port, pcap) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
+        Err(error) => fail(error),
     }
 }
 

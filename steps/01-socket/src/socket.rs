@@ -5,7 +5,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::sys::socket::{
-    self, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType,
+    self, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, sockopt,
 };
 
 // ANCHOR: max_packet
@@ -86,6 +86,13 @@ pub enum Family {
 // ANCHOR_END: family
 
 impl Family {
+    /// The family as nix names it: `AddressFamily::Inet` for both, because
+    /// both constants are 2.
+    pub fn address_family(self) -> AddressFamily {
+        AddressFamily::from_i32(self.value())
+            .expect("AF_INET and PF_INET are both 2, which nix knows as Inet")
+    }
+
     /// The C constant's value.
     pub fn value(self) -> libc::c_int {
         match self {
@@ -146,11 +153,8 @@ impl RawSocket {
     /// with EPERM; the error's text then lists the remedies.
     pub fn open(family: Family) -> Result<RawSocket, SysError> {
         let call = format!("socket({}, SOCK_RAW, IPPROTO_TCP)", family.name());
-        let Some(address_family) = AddressFamily::from_i32(family.value()) else {
-            return Err(SysError::new(call, Errno::EAFNOSUPPORT));
-        };
         let fd = socket::socket(
-            address_family,
+            family.address_family(),
             SockType::Raw,
             SockFlag::SOCK_CLOEXEC,
             SockProtocol::Tcp,
@@ -212,44 +216,46 @@ impl RawSocket {
     ///
     /// [`set_recv_timeout`]: RawSocket::set_recv_timeout
     pub fn try_recv(&self, buf: &mut [u8]) -> Result<Option<usize>, RecvError> {
-        match self.recv(buf) {
+        // EAGAIN ends every drain: it is told apart before any error is made
+        // for it, so that an echo's reads cost no memory.
+        match socket::recv(self.fd.as_raw_fd(), buf, MsgFlags::MSG_TRUNC) {
+            Err(Errno::EAGAIN) => Ok(None),
+            Err(e) => Err(RecvError::Sys(SysError::new("recv", e))),
+            Ok(len) if len > buf.len() => Err(RecvError::Truncated {
+                len,
+                capacity: buf.len(),
+            }),
             Ok(len) => Ok(Some(len)),
-            Err(RecvError::Sys(e)) if e.errno == Errno::EAGAIN => Ok(None),
-            Err(error) => Err(error),
         }
     }
     // ANCHOR_END: try_recv
 
-    /// The `SO_TYPE` and `SO_PROTOCOL` the kernel reports for this socket.
+    /// The `SO_TYPE` and `SO_PROTOCOL` the kernel reports for this socket,
+    /// as the C constants' values (3 for `SOCK_RAW`, 6 for `IPPROTO_TCP`).
     pub fn type_and_protocol(&self) -> Result<(libc::c_int, libc::c_int), SysError> {
-        Ok((
-            self.int_option(libc::SO_TYPE, "SO_TYPE")?,
-            self.int_option(libc::SO_PROTOCOL, "SO_PROTOCOL")?,
-        ))
+        let kind = socket::getsockopt(&self.fd, sockopt::SockType)
+            .map_err(|e| SysError::new("getsockopt(SO_TYPE)", e))?;
+        let protocol = socket::getsockopt(&self.fd, options::Protocol)
+            .map_err(|e| SysError::new("getsockopt(SO_PROTOCOL)", e))?;
+        // SockType is the C constant itself (nix declares it `repr(i32)`).
+        Ok((kind as libc::c_int, protocol))
     }
+}
 
-    fn int_option(
-        &self,
-        option: libc::c_int,
-        name: &str,
-    ) -> Result<libc::c_int, SysError> {
-        let mut value: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: the fd is open for the socket's lifetime; value and len point to
-        // a c_int and its size, as getsockopt expects for these integer options.
-        let ret = unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                option,
-                (&mut value as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
-        Errno::result(ret)
-            .map_err(|e| SysError::new(format!("getsockopt({name})"), e))?;
-        Ok(value)
-    }
+/// Socket options nix 0.32 has no type for, made with its own macro, which
+/// writes the `getsockopt` call (and its `unsafe`) once, for all of them.
+mod options {
+    // The macro calls itself and its two halves by their bare names.
+    use nix::{getsockopt_impl, sockopt_impl};
+
+    sockopt_impl!(
+        /// `SO_PROTOCOL`: the protocol the socket was opened with, an int.
+        Protocol,
+        GetOnly,
+        libc::SOL_SOCKET,
+        libc::SO_PROTOCOL,
+        libc::c_int
+    );
 }
 
 impl AsFd for RawSocket {
@@ -286,6 +292,22 @@ mod tests {
             fd: OwnedFd::from(receiver),
         };
         (socket, sender)
+    }
+
+    #[test]
+    fn both_family_names_are_the_same_address_family() {
+        assert_eq!(Family::AfInet.address_family(), AddressFamily::Inet);
+        assert_eq!(Family::PfInet.address_family(), AddressFamily::Inet);
+    }
+
+    #[test]
+    fn type_and_protocol_are_read_with_nix() {
+        // A UDP socket needs no privilege: SOCK_DGRAM (2), IPPROTO_UDP (17).
+        let (socket, _) = udp_as_raw();
+        assert_eq!(
+            socket.type_and_protocol(),
+            Ok((libc::SOCK_DGRAM, libc::IPPROTO_UDP))
+        );
     }
 
     #[test]

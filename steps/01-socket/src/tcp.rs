@@ -22,11 +22,12 @@
 //! +---------------------------------------------------------------+
 //! ```
 
+use std::cmp::Ordering;
 use std::fmt;
 use std::net::Ipv4Addr;
-use std::ops::{Add, BitOr, Sub};
+use std::ops::{Add, AddAssign, BitOr, Sub};
 
-use crate::checksum;
+use crate::checksum::{self, ChecksumCheck, PROTO_TCP};
 use crate::error::ParseError;
 
 // ANCHOR: field
@@ -58,16 +59,53 @@ pub mod field {
 pub const MIN_HEADER_LEN: usize = field::URGENT.end;
 // ANCHOR_END: field
 
-/// A TCP sequence or acknowledgment number: 32 bits that wrap around.
+/// The data offset (header length in 32-bit words), the high nibble of byte
+/// [`field::DATA_OFF`]; the low nibble is reserved (its last bit is the old
+/// experimental NS flag), and [`TcpRepr`] does not represent it.
+pub const DATA_OFFSET_MASK: u8 = 0xf0;
+
+/// The longest segment: the pseudo-header counts the TCP length in 16 bits,
+/// and no IPv4 packet carries more.
+pub const MAX_SEGMENT_LEN: usize = u16::MAX as usize;
+
+// ANCHOR: seq_number
+/// A TCP sequence or acknowledgment number: 32 bits that wrap around
+/// (RFC 9293, section 3.4). Two numbers are ordered by the short way from one
+/// to the other, not by size: 1 comes *after* 2^32 - 2 (see [`PartialOrd`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SeqNumber(pub u32);
+
+impl SeqNumber {
+    /// The longest step `+` takes: 2^31 - 1 bytes, half the sequence space.
+    ///
+    /// A step of 2^31 or more cannot be told from a step backwards (the sum
+    /// would compare *before* where it started), and one of 2^32 or more would
+    /// lose its high bits in the 32-bit field. Every length in a segment is at
+    /// most 65535, so only a bug can go past it: `+` panics there, as smoltcp's
+    /// does, rather than return a wrong number.
+    pub const MAX_STEP: usize = i32::MAX as usize;
+}
 
 impl Add<usize> for SeqNumber {
     type Output = SeqNumber;
     /// Advances by `n` bytes, wrapping at 2^32.
+    ///
+    /// # Panics
+    /// If `n` is above [`SeqNumber::MAX_STEP`].
     fn add(self, n: usize) -> SeqNumber {
-        // Wrapping is the point: only the low 32 bits of n matter.
+        assert!(
+            n <= SeqNumber::MAX_STEP,
+            "a sequence number advances by at most 2^31 - 1, not {n}"
+        );
+        // n fits in 31 bits: the cast keeps all of it.
         SeqNumber(self.0.wrapping_add(n as u32))
+    }
+}
+
+impl AddAssign<usize> for SeqNumber {
+    /// `seq += n`, with the same limit.
+    fn add_assign(&mut self, n: usize) {
+        *self = *self + n;
     }
 }
 
@@ -78,6 +116,23 @@ impl Sub for SeqNumber {
         self.0.wrapping_sub(other.0) as i32
     }
 }
+
+impl PartialOrd for SeqNumber {
+    /// Serial number arithmetic (RFC 1982, as RFC 9293 compares sequence
+    /// numbers): `a < b` when b lies less than 2^31 ahead of a, wrap or no
+    /// wrap. Exactly 2^31 apart, neither is ahead: the two are not comparable
+    /// (`None`, so `<`, `>`, `<=` and `>=` are all false).
+    ///
+    /// This is not a total order (so no [`Ord`]): 0 < 2^30 < 2^31 < 3 * 2^30 <
+    /// 0 all hold. Compare numbers that are close, as a window's are.
+    fn partial_cmp(&self, other: &SeqNumber) -> Option<Ordering> {
+        match *self - *other {
+            i32::MIN => None,
+            distance => Some(distance.cmp(&0)),
+        }
+    }
+}
+// ANCHOR_END: seq_number
 
 impl fmt::Display for SeqNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -160,15 +215,28 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     }
 
     // ANCHOR: new_checked
-    /// Wraps bytes that came from the network, so that no accessor can panic
-    /// afterwards. It fails when:
-    /// - fewer than 20 bytes are there ([`ParseError::Truncated`]);
-    /// - the data offset is below 5 words ([`ParseError::BadDataOffset`]);
-    /// - the data offset reaches past the bytes there
-    ///   ([`ParseError::DataOffsetPastEnd`]).
+    /// Wraps bytes that came from the network: [`TcpPacket::new_unchecked`],
+    /// then [`TcpPacket::check_len`].
     pub fn new_checked(buffer: T) -> Result<Self, ParseError> {
         let packet = Self::new_unchecked(buffer);
-        let len = packet.buffer.as_ref().len();
+        packet.check_len()?;
+        Ok(packet)
+    }
+
+    /// Makes sure that no accessor can panic: the header fits the bytes
+    /// there. Bounds only; what the values mean (ports, checksum) is
+    /// [`TcpRepr::parse`]'s business. It fails when:
+    /// - fewer than 20 bytes are there ([`ParseError::Truncated`]);
+    /// - more than 65535 are, which the checksum cannot count
+    ///   ([`ParseError::SegmentTooLong`]);
+    /// - the data offset is below 5 words, so the header would end inside its
+    ///   own fixed fields ([`ParseError::BadDataOffset`]);
+    /// - the data offset reaches past the bytes there
+    ///   ([`ParseError::DataOffsetPastEnd`]).
+    ///
+    /// Setting the data offset afterwards voids the check.
+    pub fn check_len(&self) -> Result<(), ParseError> {
+        let len = self.buffer.as_ref().len();
         if len < MIN_HEADER_LEN {
             return Err(ParseError::Truncated {
                 layer: "TCP header",
@@ -176,16 +244,19 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
                 len,
             });
         }
-        if packet.data_offset() < 5 {
-            return Err(ParseError::BadDataOffset(packet.data_offset()));
+        if len > MAX_SEGMENT_LEN {
+            return Err(ParseError::SegmentTooLong { len });
         }
-        if packet.header_len() > len {
+        if self.header_len() < MIN_HEADER_LEN {
+            return Err(ParseError::BadDataOffset(self.data_offset()));
+        }
+        if self.header_len() > len {
             return Err(ParseError::DataOffsetPastEnd {
-                header_len: packet.header_len(),
+                header_len: self.header_len(),
                 len,
             });
         }
-        Ok(packet)
+        Ok(())
     }
     // ANCHOR_END: new_checked
 
@@ -231,7 +302,7 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
     // ANCHOR: data_offset
     /// Data offset: header length in 32-bit words (5 to 15).
     pub fn data_offset(&self) -> u8 {
-        self.bytes()[field::DATA_OFF] >> 4
+        (self.bytes()[field::DATA_OFF] & DATA_OFFSET_MASK) >> 4
     }
 
     /// Header length in bytes: data offset * 4 (20 to 60).
@@ -260,21 +331,47 @@ impl<T: AsRef<[u8]>> TcpPacket<T> {
         self.u16_at(field::URGENT)
     }
 
-    /// Options between byte 20 and the header's end.
-    pub fn options(&self) -> &[u8] {
-        &self.bytes()[MIN_HEADER_LEN..self.header_len()]
-    }
-
-    /// The payload: everything after the header.
-    pub fn payload(&self) -> &[u8] {
-        &self.bytes()[self.header_len()..]
-    }
-
     /// Whether the stored checksum is right for a segment from `src` to `dst`.
     pub fn verify_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> bool {
         checksum::verify_tcp(src, dst, self.bytes())
     }
+
+    /// What the kernel stores when it leaves the checksum to the network card
+    /// (offload), as it does for its own segments on `lo`: the folded sum of
+    /// the pseudo-header alone, for a segment from `src` to `dst`.
+    pub fn partial_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> u16 {
+        let length = u16::try_from(self.bytes().len())
+            .expect("check_len keeps a segment within 65535 bytes");
+        checksum::fold(checksum::pseudo_header(src, dst, PROTO_TCP, length))
+    }
+
+    /// The checksum a correct sender from `src` to `dst` stores for these
+    /// bytes: computed with the checksum field taken as zero.
+    pub fn expected_checksum(&self, src: Ipv4Addr, dst: Ipv4Addr) -> u16 {
+        let mut copy = TcpPacket::new_unchecked(self.bytes().to_vec());
+        copy.fill_checksum(src, dst);
+        copy.checksum()
+    }
 }
+
+// ANCHOR: payload
+impl<'a, T: AsRef<[u8]> + ?Sized> TcpPacket<&'a T> {
+    /// Options between byte 20 and the header's end, borrowed from the
+    /// buffer, not from the view.
+    pub fn options(&self) -> &'a [u8] {
+        let header_len = self.header_len();
+        &self.buffer.as_ref()[MIN_HEADER_LEN..header_len]
+    }
+
+    /// The payload: everything after the header. The slice borrows the
+    /// buffer, so it outlives the view it came from: a [`TcpRepr`] parsed
+    /// from a view made on the spot can keep it.
+    pub fn payload(&self) -> &'a [u8] {
+        let header_len = self.header_len();
+        &self.buffer.as_ref()[header_len..]
+    }
+}
+// ANCHOR_END: payload
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
     fn set_u16(&mut self, field: field::Field, value: u16) {
@@ -307,7 +404,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
 
     /// Sets the data offset in words; the reserved bits become zero.
     pub fn set_data_offset(&mut self, words: u8) {
-        self.buffer.as_mut()[field::DATA_OFF] = words << 4;
+        self.buffer.as_mut()[field::DATA_OFF] = (words << 4) & DATA_OFFSET_MASK;
     }
 
     /// Sets the flag bits.
@@ -353,19 +450,21 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> TcpPacket<T> {
 }
 
 // ANCHOR: repr
-/// The meaning of a TCP segment: its fields and a borrowed payload. Options are
-/// not represented: [`TcpRepr::emit`] writes a 20-byte header.
+/// The meaning of a TCP segment: its fields and a borrowed payload. Options,
+/// the urgent pointer and the reserved bits are not represented:
+/// [`TcpRepr::emit`] writes a 20-byte header with none of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpRepr<'a> {
-    /// Source port.
+    /// Source port (never 0 in a parsed repr).
     pub src_port: u16,
-    /// Destination port.
+    /// Destination port (never 0 in a parsed repr).
     pub dst_port: u16,
     /// Sequence number.
     pub seq: SeqNumber,
-    /// Acknowledgment number (sent as zero unless `flags` has ACK).
-    pub ack: SeqNumber,
-    /// Flag bits.
+    /// Acknowledgment number: `Some` exactly when `flags` has ACK. Without
+    /// ACK the field on the wire means nothing, so a repr holds none.
+    pub ack_number: Option<SeqNumber>,
+    /// Flag bits, ACK included.
     pub flags: TcpFlags,
     /// Receive window.
     pub window: u16,
@@ -375,20 +474,51 @@ pub struct TcpRepr<'a> {
 // ANCHOR_END: repr
 
 impl<'a> TcpRepr<'a> {
-    /// Reads the meaning out of a checked view.
-    pub fn parse(packet: &TcpPacket<&'a [u8]>) -> TcpRepr<'a> {
-        let bytes: &'a [u8] = packet.buffer;
-        let header_len = packet.header_len();
-        TcpRepr {
+    // ANCHOR: parse
+    /// Reads the meaning out of a view that passed [`TcpPacket::check_len`],
+    /// for a segment from `src` to `dst`, checking what the values say. It
+    /// fails when:
+    /// - the source or destination port is 0 ([`ParseError::ZeroPort`]);
+    /// - `check` is [`ChecksumCheck::Verify`] and the checksum is wrong
+    ///   ([`ParseError::BadChecksum`]). A partial checksum (the kernel's own
+    ///   segments on `lo`) is wrong too: ask for [`ChecksumCheck::Ignore`]
+    ///   where those must get through.
+    ///
+    /// The ack number is read only when ACK is set. The payload borrows the
+    /// view's buffer, not the view.
+    pub fn parse(
+        packet: &TcpPacket<&'a [u8]>,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        check: ChecksumCheck,
+    ) -> Result<TcpRepr<'a>, ParseError> {
+        if packet.src_port() == 0 {
+            return Err(ParseError::ZeroPort { which: "source" });
+        }
+        if packet.dst_port() == 0 {
+            return Err(ParseError::ZeroPort {
+                which: "destination",
+            });
+        }
+        if check == ChecksumCheck::Verify && !packet.verify_checksum(src, dst) {
+            return Err(ParseError::BadChecksum {
+                layer: "TCP",
+                stored: packet.checksum(),
+                expected: packet.expected_checksum(src, dst),
+            });
+        }
+        let flags = packet.flags();
+        Ok(TcpRepr {
             src_port: packet.src_port(),
             dst_port: packet.dst_port(),
             seq: packet.seq_number(),
-            ack: packet.ack_number(),
-            flags: packet.flags(),
+            ack_number: flags.contains(TcpFlags::ACK).then(|| packet.ack_number()),
+            flags,
             window: packet.window(),
-            payload: &bytes[header_len..],
-        }
+            payload: packet.payload(),
+        })
     }
+    // ANCHOR_END: parse
 
     /// Length of the header [`TcpRepr::emit`] writes: 20 bytes.
     pub fn header_len(&self) -> usize {
@@ -411,12 +541,15 @@ impl<'a> TcpRepr<'a> {
     // ANCHOR: emit
     /// Writes every field, the payload and the checksum for a segment from `src`
     /// to `dst` into `packet`, whose buffer must be exactly
-    /// [`TcpRepr::segment_len`] bytes long.
+    /// [`TcpRepr::segment_len`] bytes long. Without an ack number the
+    /// acknowledgment field is written as 0.
     ///
     /// # Panics
-    /// If the buffer's length is not [`TcpRepr::segment_len`], or it is longer
-    /// than 65535 bytes. Both are the caller's mistakes, never the network's:
-    /// received bytes go through [`TcpPacket::new_checked`] instead.
+    /// If the buffer's length is not [`TcpRepr::segment_len`], if it is longer
+    /// than 65535 bytes, or if `flags` has ACK and there is no `ack_number`
+    /// (or the other way round). Each is the caller's mistake, never the
+    /// network's: received bytes go through [`TcpPacket::new_checked`] and
+    /// [`TcpRepr::parse`] instead.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(
         &self,
         packet: &mut TcpPacket<T>,
@@ -428,15 +561,15 @@ impl<'a> TcpRepr<'a> {
             self.segment_len(),
             "the buffer must hold exactly header + payload"
         );
+        assert_eq!(
+            self.flags.contains(TcpFlags::ACK),
+            self.ack_number.is_some(),
+            "the ACK flag is set exactly when there is an ack_number"
+        );
         packet.set_src_port(self.src_port);
         packet.set_dst_port(self.dst_port);
         packet.set_seq_number(self.seq);
-        let ack = if self.flags.contains(TcpFlags::ACK) {
-            self.ack
-        } else {
-            SeqNumber(0)
-        };
-        packet.set_ack_number(ack);
+        packet.set_ack_number(self.ack_number.unwrap_or_default());
         packet.set_data_offset((MIN_HEADER_LEN / 4) as u8);
         packet.set_flags(self.flags);
         packet.set_window(self.window);
@@ -483,6 +616,66 @@ mod tests {
     }
 
     #[test]
+    fn seq_number_add_takes_steps_up_to_half_the_space() {
+        let max = SeqNumber::MAX_STEP;
+        assert_eq!(max, 0x7fff_ffff);
+        assert_eq!(SeqNumber(0) + max, SeqNumber(0x7fff_ffff));
+        assert_eq!(SeqNumber(u32::MAX) + max, SeqNumber(0x7fff_fffe));
+        // The longest step still lands ahead of where it started...
+        assert!(SeqNumber(5) + max > SeqNumber(5));
+        assert_eq!((SeqNumber(5) + max) - SeqNumber(5), i32::MAX);
+        let mut seq = SeqNumber(u32::MAX);
+        seq += 2;
+        assert_eq!(seq, SeqNumber(1));
+    }
+
+    #[test]
+    #[should_panic(expected = "advances by at most 2^31 - 1, not 2147483648")]
+    fn seq_number_add_of_half_the_space_panics() {
+        // 2^31 ahead is also 2^31 behind: no answer would be right.
+        let _ = SeqNumber(0) + (1usize << 31);
+    }
+
+    #[test]
+    #[should_panic(expected = "advances by at most 2^31 - 1, not 4294967297")]
+    fn seq_number_add_does_not_drop_the_high_bits() {
+        // Truncated to 32 bits, 2^32 + 1 would be a step of 1.
+        let _ = SeqNumber(0) + ((1usize << 32) + 1);
+    }
+
+    #[test]
+    fn seq_numbers_compare_across_the_wrap() {
+        let before_wrap = SeqNumber(u32::MAX - 1);
+        let after_wrap = SeqNumber(1);
+        // 1 is 3 bytes after 2^32 - 2, though it is numerically smaller.
+        assert!(before_wrap < after_wrap);
+        assert!(after_wrap > before_wrap);
+        assert!(SeqNumber(u32::MAX) < SeqNumber(0));
+        assert!(SeqNumber(0) > SeqNumber(u32::MAX));
+        assert!(before_wrap <= SeqNumber(u32::MAX - 1));
+        assert!(before_wrap >= SeqNumber(u32::MAX - 1));
+        assert!(SeqNumber(1) < SeqNumber(13));
+        // Up to 2^31 - 1 ahead is ahead, on either side of the wrap.
+        for start in [0, 1, 0x7fff_ffff, 0x8000_0000, u32::MAX - 1, u32::MAX] {
+            let start = SeqNumber(start);
+            let far = start + SeqNumber::MAX_STEP;
+            assert!(start < far, "{start} vs {far}");
+            assert!(far > start, "{far} vs {start}");
+            assert_eq!(start.partial_cmp(&start), Some(Ordering::Equal));
+        }
+    }
+
+    #[test]
+    fn seq_numbers_half_the_space_apart_are_not_comparable() {
+        for (a, b) in [(0, 0x8000_0000), (u32::MAX, 0x7fff_ffff), (7, 0x8000_0007)] {
+            let (a, b) = (SeqNumber(a), SeqNumber(b));
+            assert_eq!(a.partial_cmp(&b), None);
+            assert_eq!(b.partial_cmp(&a), None);
+            assert_eq!([a < b, a > b, a <= b, a >= b], [false; 4]);
+        }
+    }
+
+    #[test]
     fn flags_display_like_tcpdump() {
         assert_eq!(TcpFlags::SYN.to_string(), "[S]");
         assert_eq!((TcpFlags::SYN | TcpFlags::ACK).to_string(), "[S.]");
@@ -510,7 +703,7 @@ mod tests {
             src_port: 50001,
             dst_port: 50000,
             seq: SeqNumber(0),
-            ack: SeqNumber(0),
+            ack_number: None,
             flags: TcpFlags::SYN | TcpFlags::FIN,
             window: 0,
             payload: b"abc",

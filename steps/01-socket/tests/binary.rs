@@ -4,18 +4,18 @@
 //!
 //! Where no private namespace can be had (no root, user namespaces forbidden),
 //! the capture tests print `skipped: ...` and pass: that refusal is the
-//! binary's to report, and it does (see `netns.rs`).
+//! binary's to report, and it does (see `support::netns`).
 
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Output, Stdio};
 
-use step_01_socket::testing::{self, NOBODY, PublicCopy, skip, skipped};
+use testkit::{NOBODY, PublicCopy, skip, skipped};
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-01-socket");
 
 fn run(command: &mut Command) -> Output {
-    let output = testing::output(command);
+    let output = testkit::output(command);
     eprintln!(
         "--- stdout\n{}--- stderr\n{}",
         String::from_utf8_lossy(&output.stdout),
@@ -193,7 +193,7 @@ fn a_closed_pipe_ends_it_quietly() {
 #[test]
 fn nobody_captures_without_sudo_in_a_user_namespace() {
     const TEST: &str = "nobody_captures_without_sudo_in_a_user_namespace";
-    if !testing::is_root() {
+    if !testkit::is_root() {
         skip(
             TEST,
             &format!("needs root: only root can run the binary as uid {NOBODY}"),
@@ -226,7 +226,7 @@ const CAP_NET_RAW: libc::c_ulong = 13;
 fn without_cap_net_raw_socket_fails_with_eperm_and_the_remedies() {
     const TEST: &str =
         "without_cap_net_raw_socket_fails_with_eperm_and_the_remedies";
-    if !testing::is_root() {
+    if !testkit::is_root() {
         skip(
             TEST,
             "needs root: only root can drop a capability for the child",

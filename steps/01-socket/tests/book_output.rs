@@ -7,13 +7,11 @@ mod mutator;
 
 use std::process::Command;
 
-use step_01_socket::testing;
-
 #[test]
 fn run() {
     let run =
-        testing::output(&mut Command::new(env!("CARGO_BIN_EXE_step-01-socket")));
-    if testing::skipped("run", &run) {
+        testkit::output(&mut Command::new(env!("CARGO_BIN_EXE_step-01-socket")));
+    if testkit::skipped("run", &run) {
         return;
     }
     assert!(run.status.success(), "{run:?}");

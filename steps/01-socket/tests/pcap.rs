@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use pcap_file::DataLink;
 use pcap_file::pcap::PcapReader;
-use step_01_socket::testing::{self, skip};
 use step_01_socket::{ChecksumStatus, TcpFlags, parse_received};
+use testkit::skip;
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-01-socket");
 
@@ -39,7 +39,7 @@ impl Drop for TempDir {
 }
 
 fn run(args: &[&str]) -> Output {
-    let output = testing::output(Command::new(BIN).args(args));
+    let output = testkit::output(Command::new(BIN).args(args));
     eprintln!(
         "--- stdout\n{}--- stderr\n{}",
         String::from_utf8_lossy(&output.stdout),
@@ -73,7 +73,7 @@ fn the_capture_file_holds_the_syn_and_the_rst() {
     let path = dir.join("syn.pcap");
     let started = SystemTime::now();
     let output = run(&["--pcap", path.to_str().unwrap()]);
-    if let Some(why) = testing::namespace_refused(&output) {
+    if let Some(why) = testkit::namespace_refused(&output) {
         return skip(test, &why);
     }
     assert!(output.status.success());

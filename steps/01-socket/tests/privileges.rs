@@ -10,7 +10,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Output};
 
-use step_01_socket::testing::{self, NOBODY, PublicCopy, skip, skipped};
+use testkit::{NOBODY, PublicCopy, skip, skipped};
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-01-socket");
 
@@ -39,7 +39,7 @@ fn run_with_sudo_ids(
     mut command: Command,
     ids: Option<&str>,
 ) -> Option<Output> {
-    if !testing::is_root() {
+    if !testkit::is_root() {
         skip(
             test,
             "needs root: the test plays sudo by setting SUDO_UID as root",
@@ -51,7 +51,7 @@ fn run_with_sudo_ids(
         Some(id) => command.env("SUDO_UID", id).env("SUDO_GID", id),
         None => command.env_remove("SUDO_UID").env_remove("SUDO_GID"),
     };
-    let output = show(testing::output(&mut command));
+    let output = show(testkit::output(&mut command));
     if skipped(test, &output) {
         return None;
     }
@@ -239,19 +239,19 @@ fn the_private_user_namespace_has_nothing_to_drop() {
     // in the environment (by a shell that sudo started) changes nothing.
     let test = "the_private_user_namespace_has_nothing_to_drop";
     let copy = PublicCopy::new(BIN, test);
-    let mut command = if testing::is_root() {
+    let mut command = if testkit::is_root() {
         copy.command_as_nobody()
     } else {
         Command::new(copy.path())
     };
     command.env("SUDO_UID", "65534").env("SUDO_GID", "65534");
-    let output = show(testing::output(&mut command));
+    let output = show(testkit::output(&mut command));
     if skipped(test, &output) {
         return;
     }
     let stdout = stdout(&output);
     assert!(output.status.success(), "{output:?}");
-    if testing::is_root() {
+    if testkit::is_root() {
         let namespace = format!("namespace: uid {NOBODY} runs as root of a private");
         assert!(stdout.starts_with(&namespace), "{stdout}");
     }

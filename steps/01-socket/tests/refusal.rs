@@ -11,7 +11,7 @@
 
 use std::process::{Command, Stdio};
 
-use step_01_socket::testing::{self, skip};
+use testkit::skip;
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-01-socket");
 
@@ -19,7 +19,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_step-01-socket");
 fn zero_user_namespaces_allowed_is_named_with_its_remedy() {
     let test = "zero_user_namespaces_allowed_is_named_with_its_remedy";
     for tool in ["unshare", "setpriv"] {
-        if testing::find_program(tool).is_none() {
+        if testkit::find_program(tool).is_none() {
             skip(
                 test,
                 &format!("{tool} (Debian package util-linux) is missing"),

@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use step_01_socket::packet::checksum_status;
-use step_01_socket::{annotate_packet, annotate_segment, parse_received};
+use step_01_socket::{TcpPacket, annotate_packet, annotate_segment, parse_received};
 
 /// The bytes a dump shows, in order, read back from its lines
 /// (`  0028  02 04 ff d7              option MSS 65495`): offset, then up to 8
@@ -46,7 +46,9 @@ fn exercise(bytes: &[u8]) {
     }
     // What comes after 20 bytes, taken as a bare TCP segment.
     let tail = &bytes[bytes.len().min(IP_HEADER_LEN)..];
-    let _ = checksum_status(CLIENT, SERVER, tail);
+    if let Ok(view) = TcpPacket::new_checked(tail) {
+        let _ = checksum_status(CLIENT, SERVER, &view);
+    }
     if let Ok(dump) = annotate_segment(CLIENT, SERVER, tail) {
         assert_eq!(bytes_shown(&dump), tail, "{dump}");
     }

@@ -19,11 +19,11 @@ use nix::sys::socket::{
     SockaddrIn6, recv, sendto, setsockopt, socket, sockopt,
 };
 use nix::sys::time::TimeVal;
-use step_01_socket::testing::in_private_network;
 use step_01_socket::{
     ChecksumStatus, Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, TcpFlags,
     TcpRepr, parse_received,
 };
+use testkit::in_private_network;
 
 /// Both ends: with no bind(), the kernel writes the route's source address,
 /// 127.0.0.1, into the IPv4 header, and the checksum must be summed for it.
@@ -46,7 +46,7 @@ fn send_data(socket: &RawSocket, payload_len: usize) -> usize {
         src_port: 50001,
         dst_port: 50000,
         seq: SeqNumber(1),
-        ack: SeqNumber(1),
+        ack_number: Some(SeqNumber(1)),
         flags: TcpFlags::PSH | TcpFlags::ACK,
         window: 65535,
         payload: &payload,

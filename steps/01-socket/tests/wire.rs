@@ -3,18 +3,29 @@
 //!
 //! - deconstruct: every getter of a view over the bytes;
 //! - construct: every setter into a buffer of 0xa5 must give the bytes back;
-//! - parse: the repr read from the view is the expected one;
+//! - parse: the repr read from the view is the expected one, and the values
+//!   `parse` refuses (version, fragments, port 0, a wrong checksum when asked);
 //! - emit: the repr written into a buffer of 0xa5 (garbage checksum first) must
-//!   give the bytes back.
+//!   give the bytes back;
+//! - round trip: parse then emit gives back the same bytes, emit then parse the
+//!   same repr.
 
 mod common;
 
 use common::*;
 use pretty_assertions::assert_eq;
 use step_01_socket::checksum::{self, PROTO_TCP};
-use step_01_socket::ipv4::{self, FLAG_DF, Ipv4Packet, Ipv4Repr};
-use step_01_socket::testing::hex;
-use step_01_socket::{SeqNumber, TcpFlags, TcpPacket, TcpRepr};
+use step_01_socket::ipv4::{
+    self, FLAG_DF, FLAG_MF, FRAG_OFFSET_MASK, Ipv4Packet, Ipv4Repr,
+};
+use step_01_socket::{
+    ChecksumCheck, ParseError, SeqNumber, TcpFlags, TcpPacket, TcpRepr,
+};
+use testkit::hex;
+
+use ChecksumCheck::{Ignore, Verify};
+use std::net::Ipv4Addr;
+use step_01_socket::tcp::field as tcp_field;
 
 #[test]
 fn ipv4_deconstruct_data_packet() {
@@ -60,7 +71,7 @@ fn ipv4_construct_data_packet() {
 #[test]
 fn ipv4_parse_data_packet() {
     let ip = Ipv4Packet::new_checked(&DATA_PACKET[..]).expect("well-formed");
-    assert_eq!(Ipv4Repr::parse(&ip), data_ip_repr());
+    assert_eq!(Ipv4Repr::parse(&ip, Verify), Ok(data_ip_repr()));
 }
 
 #[test]
@@ -123,8 +134,9 @@ fn tcp_construct_data_segment() {
 #[test]
 fn tcp_parse_data_segment() {
     let tcp = TcpPacket::new_checked(data_segment()).expect("well-formed");
-    let repr = TcpRepr::parse(&tcp);
+    let repr = TcpRepr::parse(&tcp, CLIENT, SERVER, Verify).expect("valid");
     assert_eq!(repr, data_repr());
+    assert_eq!(repr.ack_number, Some(SeqNumber(1)));
     assert_eq!(repr.header_len(), 20);
     assert_eq!(repr.segment_len(), 32);
     assert_eq!(repr.seq_len(), 12);
@@ -143,17 +155,61 @@ fn tcp_emit_data_segment() {
 
 #[test]
 fn tcp_emit_without_ack_flag_sends_ack_number_zero() {
-    // An acknowledgment number means nothing without ACK; emit writes zero
-    // rather than leak whatever the repr holds.
+    // An acknowledgment number means nothing without ACK: a repr has none,
+    // and emit writes zero.
     let repr = TcpRepr {
         flags: TcpFlags::PSH,
-        ack: SeqNumber(0x1234_5678),
+        ack_number: None,
         ..data_repr()
     };
     let bytes = repr.to_bytes(CLIENT, SERVER);
     let tcp = TcpPacket::new_checked(&bytes[..]).expect("well-formed");
     assert_eq!(tcp.ack_number(), SeqNumber(0));
     assert!(tcp.verify_checksum(CLIENT, SERVER));
+}
+
+#[test]
+fn tcp_ack_number_is_read_only_with_the_ack_flag() {
+    // PSH without ACK, and garbage in the acknowledgment field: the repr
+    // holds no ack number, so nothing can read it as one.
+    let mut bytes = data_segment().to_vec();
+    let mut tcp = TcpPacket::new_unchecked(&mut bytes[..]);
+    tcp.set_flags(TcpFlags::PSH);
+    tcp.set_ack_number(SeqNumber(0x1234_5678));
+    tcp.fill_checksum(CLIENT, SERVER);
+    let tcp = TcpPacket::new_checked(&bytes[..]).expect("well-formed");
+    let repr = TcpRepr::parse(&tcp, CLIENT, SERVER, Verify).expect("valid");
+    assert_eq!(repr.ack_number, None);
+    assert_eq!(repr.flags, TcpFlags::PSH);
+    // With ACK it is read, whatever its value, 0 included.
+    let mut bytes = data_segment().to_vec();
+    let mut tcp = TcpPacket::new_unchecked(&mut bytes[..]);
+    tcp.set_ack_number(SeqNumber(0));
+    tcp.fill_checksum(CLIENT, SERVER);
+    let tcp = TcpPacket::new_checked(&bytes[..]).expect("well-formed");
+    let repr = TcpRepr::parse(&tcp, CLIENT, SERVER, Verify).expect("valid");
+    assert_eq!(repr.ack_number, Some(SeqNumber(0)));
+}
+
+#[test]
+#[should_panic(expected = "the ACK flag is set exactly when there is an ack_number")]
+fn tcp_emit_refuses_an_ack_number_without_the_ack_flag() {
+    let repr = TcpRepr {
+        flags: TcpFlags::PSH,
+        ack_number: Some(SeqNumber(1)),
+        ..data_repr()
+    };
+    let _ = repr.to_bytes(CLIENT, SERVER);
+}
+
+#[test]
+#[should_panic(expected = "the ACK flag is set exactly when there is an ack_number")]
+fn tcp_emit_refuses_the_ack_flag_without_an_ack_number() {
+    let repr = TcpRepr {
+        ack_number: None,
+        ..data_repr()
+    };
+    let _ = repr.to_bytes(CLIENT, SERVER);
 }
 
 // ---------------------------------------------------------------------------
@@ -185,7 +241,7 @@ fn ipv4_deconstruct_kernel_syn() {
 #[test]
 fn ipv4_parse_and_emit_kernel_syn() {
     let ip = Ipv4Packet::new_checked(&KERNEL_SYN[..]).expect("well-formed");
-    let repr = Ipv4Repr::parse(&ip);
+    let repr = Ipv4Repr::parse(&ip, Verify).expect("valid");
     assert_eq!(repr, syn_ip_repr());
     let mut bytes = vec![0xa5; IP_HEADER_LEN];
     let mut view = Ipv4Packet::new_unchecked(&mut bytes[..]);
@@ -250,8 +306,10 @@ fn tcp_fill_checksum_of_kernel_syn_gives_the_full_checksum() {
 #[test]
 fn tcp_parse_kernel_syn() {
     let tcp = TcpPacket::new_checked(syn_segment()).expect("well-formed");
-    let repr = TcpRepr::parse(&tcp);
+    // Only a partial checksum (offload on lo): parse it without verifying.
+    let repr = TcpRepr::parse(&tcp, SERVER, SERVER, Ignore).expect("valid");
     assert_eq!(repr, syn_repr());
+    assert_eq!(repr.ack_number, None);
     // A SYN occupies one sequence number though it carries no data.
     assert_eq!(repr.seq_len(), 1);
 }
@@ -280,8 +338,7 @@ fn tcp_emit_kernel_syn_drops_the_options() {
     repr.emit(&mut tcp, SERVER, SERVER);
     assert_eq!(hex(&bytes), hex(&SYN_WITHOUT_OPTIONS));
     let tcp = TcpPacket::new_checked(&bytes[..]).expect("well-formed");
-    assert!(tcp.verify_checksum(SERVER, SERVER));
-    assert_eq!(TcpRepr::parse(&tcp), repr);
+    assert_eq!(TcpRepr::parse(&tcp, SERVER, SERVER, Verify), Ok(repr));
 }
 
 // ---------------------------------------------------------------------------
@@ -362,10 +419,70 @@ fn ipv4_ihl_below_5_is_rejected() {
 #[test]
 fn ipv4_version_other_than_4_is_rejected() {
     for version in [0u8, 6, 15] {
-        let bytes = data_packet_with(ipv4::field::VER_IHL, (version << 4) | 5);
-        let error = Ipv4Packet::new_checked(&bytes[..]).unwrap_err();
-        assert_eq!(error, step_01_socket::ParseError::BadVersion(version));
+        let mut bytes = data_packet_with(ipv4::field::VER_IHL, (version << 4) | 5);
+        Ipv4Packet::new_unchecked(&mut bytes[..]).fill_checksum();
+        // The lengths fit, so check_len has nothing against it: the version
+        // is a value, and values are parse's business.
+        let ip = Ipv4Packet::new_checked(&bytes[..]).expect("lengths fit");
+        let error = Ipv4Repr::parse(&ip, Verify).unwrap_err();
+        assert_eq!(error, ParseError::BadVersion(version));
     }
+}
+
+/// DATA_PACKET with flags and fragment offset `flags_frag`, header checksum
+/// recomputed.
+fn data_packet_with_flags_frag(flags_frag: u16) -> Vec<u8> {
+    let mut bytes = DATA_PACKET.to_vec();
+    let mut ip = Ipv4Packet::new_unchecked(&mut bytes[..]);
+    ip.set_flags_frag(flags_frag);
+    ip.fill_checksum();
+    bytes
+}
+
+#[test]
+fn ipv4_fragments_are_refused_by_parse() {
+    // MF set, an offset, or both: a piece of a larger packet.
+    for (flags_frag, more_fragments, offset) in [
+        (FLAG_MF, true, 0),
+        (FLAG_MF | 1, true, 1),
+        (1, false, 1),
+        (FLAG_DF | FRAG_OFFSET_MASK, false, FRAG_OFFSET_MASK),
+    ] {
+        let bytes = data_packet_with_flags_frag(flags_frag);
+        let ip = Ipv4Packet::new_checked(&bytes[..]).expect("lengths fit");
+        assert!(ip.is_fragment());
+        assert_eq!(
+            Ipv4Repr::parse(&ip, Verify),
+            Err(ParseError::Fragment {
+                more_fragments,
+                offset
+            }),
+            "flags and offset 0x{flags_frag:04x}"
+        );
+    }
+    // DF alone, or no flag at all, is a whole packet.
+    for flags_frag in [FLAG_DF, 0] {
+        let bytes = data_packet_with_flags_frag(flags_frag);
+        let ip = Ipv4Packet::new_checked(&bytes[..]).expect("lengths fit");
+        assert!(!ip.is_fragment());
+        assert!(Ipv4Repr::parse(&ip, Verify).is_ok());
+    }
+}
+
+#[test]
+fn ipv4_wrong_header_checksum_is_refused_only_when_asked() {
+    let bytes = data_packet_with(ipv4::field::TTL, 63);
+    let ip = Ipv4Packet::new_checked(&bytes[..]).expect("lengths fit");
+    assert_eq!(
+        Ipv4Repr::parse(&ip, Verify),
+        Err(ParseError::BadChecksum {
+            layer: "IPv4 header",
+            stored: DATA_IP_CHECKSUM,
+            expected: DATA_IP_CHECKSUM + 0x0100,
+        })
+    );
+    let repr = Ipv4Repr::parse(&ip, Ignore).expect("not checked");
+    assert_eq!(repr.ttl, 63);
 }
 
 #[test]
@@ -447,6 +564,166 @@ fn tcp_data_offset_past_the_end_is_rejected() {
 }
 
 #[test]
+fn tcp_segment_longer_than_65535_bytes_is_rejected() {
+    // The pseudo-header counts the length in 16 bits: no checksum covers more.
+    let mut segment = vec![0u8; 65_536];
+    segment[12] = 5 << 4;
+    let error = TcpPacket::new_checked(&segment[..]).unwrap_err();
+    assert_eq!(error, ParseError::SegmentTooLong { len: 65_536 });
+    assert!(TcpPacket::new_checked(&segment[..65_535]).is_ok());
+}
+
+#[test]
+fn tcp_port_zero_is_refused_by_parse() {
+    for (field, which) in [
+        (tcp_field::SRC_PORT, "source"),
+        (tcp_field::DST_PORT, "destination"),
+    ] {
+        let mut segment = data_segment().to_vec();
+        segment[field].fill(0);
+        TcpPacket::new_unchecked(&mut segment[..]).fill_checksum(CLIENT, SERVER);
+        let tcp = TcpPacket::new_checked(&segment[..]).expect("lengths fit");
+        assert_eq!(
+            TcpRepr::parse(&tcp, CLIENT, SERVER, Verify),
+            Err(ParseError::ZeroPort { which })
+        );
+    }
+}
+
+#[test]
+fn tcp_wrong_checksum_is_refused_only_when_asked() {
+    let mut segment = data_segment().to_vec();
+    segment[20] ^= 0x01; // "Hello server" becomes "Iello server"
+    let tcp = TcpPacket::new_checked(&segment[..]).expect("lengths fit");
+    assert_eq!(
+        TcpRepr::parse(&tcp, CLIENT, SERVER, Verify),
+        Err(ParseError::BadChecksum {
+            layer: "TCP",
+            stored: DATA_CHECKSUM,
+            expected: 0xbad8,
+        })
+    );
+    let repr = TcpRepr::parse(&tcp, CLIENT, SERVER, Ignore).expect("not checked");
+    assert_eq!(repr.payload, b"Iello server");
+    // The kernel's SYN on lo: partial, so refused when verified.
+    let syn = TcpPacket::new_checked(syn_segment()).expect("lengths fit");
+    assert_eq!(
+        TcpRepr::parse(&syn, SERVER, SERVER, Verify),
+        Err(ParseError::BadChecksum {
+            layer: "TCP",
+            stored: SYN_PARTIAL_CHECKSUM,
+            expected: SYN_FULL_CHECKSUM,
+        })
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Round trips
+
+/// The payload of a view made inside a function outlives the view: it borrows
+/// the bytes, not the view. (With a payload borrowed from the view, these
+/// would not compile.)
+fn tcp_payload_of(segment: &[u8]) -> &[u8] {
+    TcpPacket::new_checked(segment)
+        .expect("well-formed")
+        .payload()
+}
+
+fn ip_payload_of(packet: &[u8]) -> &[u8] {
+    Ipv4Packet::new_checked(packet)
+        .expect("well-formed")
+        .payload()
+}
+
+#[test]
+fn payloads_borrow_the_buffer_not_the_view() {
+    assert_eq!(tcp_payload_of(data_segment()), b"Hello server");
+    assert_eq!(ip_payload_of(&DATA_PACKET), data_segment());
+    let repr = {
+        let view = TcpPacket::new_checked(data_segment()).expect("well-formed");
+        TcpRepr::parse(&view, CLIENT, SERVER, Verify).expect("valid")
+    };
+    assert_eq!(repr.payload, b"Hello server");
+}
+
+/// A segment in the form `emit` writes, built field by field with random
+/// values: data offset 5, reserved bits and urgent pointer 0, ports above 0,
+/// the acknowledgment field 0 unless ACK is set, a full checksum.
+fn random_segment(
+    rng: &mut Rng,
+    payload: &[u8],
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+) -> Vec<u8> {
+    let mut bytes = vec![0xa5; 20 + payload.len()];
+    let mut tcp = TcpPacket::new_unchecked(&mut bytes[..]);
+    tcp.set_src_port(rng.u16().max(1));
+    tcp.set_dst_port(rng.u16().max(1));
+    tcp.set_seq_number(SeqNumber(rng.u32()));
+    let flags = TcpFlags(rng.byte());
+    let ack = if flags.contains(TcpFlags::ACK) {
+        rng.u32()
+    } else {
+        0
+    };
+    tcp.set_ack_number(SeqNumber(ack));
+    tcp.set_data_offset(5);
+    tcp.set_flags(flags);
+    tcp.set_window(rng.u16());
+    tcp.set_urgent(0);
+    tcp.payload_mut().copy_from_slice(payload);
+    tcp.fill_checksum(src, dst);
+    bytes
+}
+
+#[test]
+fn tcp_parse_then_emit_gives_back_the_same_bytes() {
+    let mut rng = Rng::new(0x5eed_0013);
+    let mut cases = vec![(data_segment().to_vec(), CLIENT, SERVER)];
+    for _ in 0..2_000 {
+        let len = rng.below(64);
+        let payload = rng.bytes(len);
+        let src = Ipv4Addr::new(127, rng.byte(), rng.byte(), rng.byte());
+        let dst = Ipv4Addr::new(127, rng.byte(), rng.byte(), rng.byte());
+        cases.push((random_segment(&mut rng, &payload, src, dst), src, dst));
+    }
+    for (bytes, src, dst) in cases {
+        let tcp = TcpPacket::new_checked(&bytes[..]).expect("well-formed");
+        let repr = TcpRepr::parse(&tcp, src, dst, Verify).expect("valid");
+        assert_eq!(hex(&repr.to_bytes(src, dst)), hex(&bytes));
+    }
+}
+
+#[test]
+fn tcp_emit_then_parse_gives_back_the_same_repr() {
+    let mut rng = Rng::new(0x5eed_0014);
+    let mut cases = vec![data_repr(), syn_repr()];
+    let payloads: Vec<Vec<u8>> = (0..2_000)
+        .map(|_| {
+            let len = rng.below(64);
+            rng.bytes(len)
+        })
+        .collect();
+    for payload in &payloads {
+        let flags = TcpFlags(rng.byte());
+        cases.push(TcpRepr {
+            src_port: rng.u16().max(1),
+            dst_port: rng.u16().max(1),
+            seq: SeqNumber(rng.u32()),
+            ack_number: flags.contains(TcpFlags::ACK).then(|| SeqNumber(rng.u32())),
+            flags,
+            window: rng.u16(),
+            payload,
+        });
+    }
+    for repr in cases {
+        let bytes = repr.to_bytes(CLIENT, SERVER);
+        let tcp = TcpPacket::new_checked(&bytes[..]).expect("well-formed");
+        assert_eq!(TcpRepr::parse(&tcp, CLIENT, SERVER, Verify), Ok(repr));
+    }
+}
+
+#[test]
 fn errors_say_what_the_value_must_be() {
     let bytes = data_packet_with(ipv4::field::VER_IHL, 0x44);
     let error = Ipv4Packet::new_checked(&bytes[..]).unwrap_err();
@@ -459,5 +736,31 @@ fn errors_say_what_the_value_must_be() {
     assert_eq!(
         error.to_string(),
         "total length 52 is past the 30 bytes received"
+    );
+    let fragment = ParseError::Fragment {
+        more_fragments: true,
+        offset: 0,
+    };
+    assert_eq!(
+        fragment.to_string(),
+        "a fragment (MF 1, offset 0) must be reassembled first, and nothing \
+         here reassembles"
+    );
+    assert_eq!(fragment.reason(), "fragment");
+    let port = ParseError::ZeroPort { which: "source" };
+    assert_eq!(port.to_string(), "TCP source port must not be 0");
+    let checksum = ParseError::BadChecksum {
+        layer: "TCP",
+        stored: 0xbbd8,
+        expected: 0xbad8,
+    };
+    assert_eq!(
+        checksum.to_string(),
+        "TCP checksum must be 0xbad8, got 0xbbd8"
+    );
+    let long = ParseError::SegmentTooLong { len: 65_536 };
+    assert_eq!(
+        long.to_string(),
+        "a TCP segment has at most 65535 bytes, got 65536"
     );
 }

@@ -98,16 +98,28 @@ pub fn data_segment(
     ack: SeqNumber,
     payload: &[u8],
 ) -> Vec<u8> {
-    let repr = TcpRepr {
+    data_repr(src, dst, seq, ack, payload).to_bytes(*src.ip(), *dst.ip())
+}
+
+/// What a data segment from `src` to `dst` says: PSH|ACK, our window, the
+/// payload. [`data_segment`] emits it; a program that sends one segment after
+/// another can emit it into a buffer it reuses.
+pub fn data_repr<'a>(
+    src: SocketAddrV4,
+    dst: SocketAddrV4,
+    seq: SeqNumber,
+    ack: SeqNumber,
+    payload: &'a [u8],
+) -> TcpRepr<'a> {
+    TcpRepr {
         src_port: src.port(),
         dst_port: dst.port(),
         seq,
-        ack,
+        ack_number: Some(ack),
         flags: TcpFlags::PSH | TcpFlags::ACK,
         window: WINDOW,
         payload,
-    };
-    repr.to_bytes(*src.ip(), *dst.ip())
+    }
 }
 // ANCHOR_END: segment
 

@@ -21,14 +21,16 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use step_01_socket::netns::enter_private_namespace;
 use step_01_socket::{
-    Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, SysError, TcpPacket,
-    TcpRepr, annotate_segment, parse_received, summary,
+    ChecksumCheck, Family, MAX_PACKET, RawSocket, RecvError, SeqNumber, SysError,
+    annotate_segment, parse_received, segment_summary,
 };
 use step_02_bind_connect::{
     CLIENT, REPLY, REQUEST, SERVER, Verdict, classify, data_segment, open_connected,
     send,
+};
+use support::program::{
+    enter_private_network, exit_quietly_on_broken_pipe, fail, usage_error,
 };
 
 const USAGE: &str = "\
@@ -84,33 +86,22 @@ fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command, String> {
 }
 
 fn main() -> ExitCode {
-    step_01_socket::exit_quietly_on_broken_pipe();
+    exit_quietly_on_broken_pipe();
     match parse_args(std::env::args_os().skip(1)) {
         Ok(Command::Run) => {}
         Ok(Command::Help) => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(message) => return usage_error(message, USAGE),
     }
     // First thing, while the process has one thread: a network of our own.
-    match enter_private_namespace() {
-        Ok(namespace) => println!("{namespace}"),
-        Err(error) => {
-            // The message ends with its own newline.
-            eprint!("error: {error}");
-            return ExitCode::FAILURE;
-        }
+    if let Err(exit) = enter_private_network() {
+        return exit;
     }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
+        Err(error) => fail(error),
     }
 }
 
@@ -204,13 +195,8 @@ fn write_segment(
     let view = party.view.ok_or("a watcher has no peer to write to")?;
     let (me, peer) = (view.me, view.peer);
     let segment = data_segment(me, peer, seq, ack, payload);
-    let tcp = TcpPacket::new_checked(&segment[..])?;
-    println!(
-        "\n{} writes {} bytes: {}",
-        party.name,
-        segment.len(),
-        summary(me, peer, &TcpRepr::parse(&tcp))
-    );
+    let line = segment_summary(me, peer, &segment, ChecksumCheck::Verify)?;
+    println!("\n{} writes {} bytes: {line}", party.name, segment.len());
     if show == Show::Annotated {
         let text = annotate_segment(*me.ip(), *peer.ip(), &segment)?;
         print!("{text}");

@@ -9,7 +9,7 @@
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use step_01_socket::testing::{self, PublicCopy, namespace_refused, skip};
+use testkit::{PublicCopy, namespace_refused, skip};
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-02-bind-connect");
 
@@ -32,7 +32,7 @@ enum Run {
 
 /// Runs the binary; a refused namespace is a skip, any other failure a panic.
 fn run(command: &mut Command) -> Run {
-    let output = testing::output(command);
+    let output = testkit::output(command);
     if let Some(why) = namespace_refused(&output) {
         return Run::Skipped(why);
     }
@@ -285,7 +285,7 @@ fn help_prints_usage_and_exits_0() {
 #[test]
 fn as_nobody_without_sudo_it_tells_the_same_story() {
     let test = "as_nobody_without_sudo_it_tells_the_same_story";
-    if !testing::is_root() {
+    if !testkit::is_root() {
         skip(test, "needs root: only root can switch to uid 65534");
         return;
     }

@@ -4,14 +4,12 @@
 
 use std::process::Command;
 
-use step_01_socket::testing;
-
 #[test]
 fn run() {
-    let run = testing::output(&mut Command::new(env!(
+    let run = testkit::output(&mut Command::new(env!(
         "CARGO_BIN_EXE_step-02-bind-connect"
     )));
-    if testing::skipped("run", &run) {
+    if testkit::skipped("run", &run) {
         return;
     }
     assert!(run.status.success(), "{run:?}");

@@ -6,9 +6,9 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use step_01_socket::testing::with_ipv4_header;
 use step_01_socket::{SeqNumber, TcpFlags, TcpRepr, parse_received};
 use step_02_bind_connect::{CLIENT, REQUEST, SERVER, Verdict, classify};
+use testkit::with_ipv4_header;
 
 const DATA: TcpFlags = TcpFlags(TcpFlags::PSH.0 | TcpFlags::ACK.0);
 const RST: TcpFlags = TcpFlags::RST;
@@ -34,7 +34,7 @@ fn packet(src: SocketAddrV4, dst: SocketAddrV4, flags: TcpFlags) -> Vec<u8> {
         src_port: src.port(),
         dst_port: dst.port(),
         seq: SeqNumber(1),
-        ack: SeqNumber(1),
+        ack_number: flags.contains(TcpFlags::ACK).then_some(SeqNumber(1)),
         flags,
         window: if payload.is_empty() { 0 } else { 65535 },
         payload,

@@ -12,13 +12,13 @@ use std::fs;
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use step_01_socket::testing::{in_private_network, with_ipv4_header};
 use step_01_socket::{
     ChecksumStatus, MAX_PACKET, RawSocket, SeqNumber, TcpFlags, parse_received,
 };
 use step_02_bind_connect::{
     CLIENT, REQUEST, SERVER, data_segment, open_connected, send,
 };
+use testkit::{in_private_network, with_ipv4_header};
 
 /// A raw socket bound to `me`, connected to `peer`, whose reads give up after
 /// 200 ms of quiet.

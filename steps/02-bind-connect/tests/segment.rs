@@ -3,9 +3,11 @@
 
 use pretty_assertions::assert_eq;
 use step_01_socket::checksum::verify_tcp;
-use step_01_socket::testing::{annotated, hex};
-use step_01_socket::{ChecksumStatus, SeqNumber, TcpFlags, TcpPacket, TcpRepr};
+use step_01_socket::{
+    ChecksumCheck, ChecksumStatus, SeqNumber, TcpFlags, TcpPacket, TcpRepr,
+};
 use step_02_bind_connect::{CLIENT, REPLY, REQUEST, SERVER, WINDOW, data_segment};
+use testkit::{annotated, hex};
 
 /// The client's request, written out field by field. The checksum was worked
 /// out independently of this crate (a 10-line Python script summing the
@@ -80,11 +82,9 @@ fn checksums_verify_for_their_own_addresses_only() {
 fn one_flipped_payload_bit_breaks_the_checksum() {
     let mut segment = request();
     segment[20] ^= 0x01; // 'H' becomes 'I'
-    let status = step_01_socket::packet::checksum_status(
-        *CLIENT.ip(),
-        *SERVER.ip(),
-        &segment,
-    );
+    let view = TcpPacket::new_checked(&segment[..]).expect("well-formed");
+    let status =
+        step_01_socket::packet::checksum_status(*CLIENT.ip(), *SERVER.ip(), &view);
     assert_eq!(status, ChecksumStatus::Wrong { expected: 0xbad8 });
 }
 
@@ -92,8 +92,11 @@ fn one_flipped_payload_bit_breaks_the_checksum() {
 fn data_segment_sets_what_a_data_segment_needs() {
     let segment = request();
     let view = TcpPacket::new_checked(&segment[..]).expect("well-formed");
-    let repr = TcpRepr::parse(&view);
+    let (client, server) = (*CLIENT.ip(), *SERVER.ip());
+    let repr = TcpRepr::parse(&view, client, server, ChecksumCheck::Verify)
+        .expect("a valid segment, checksum included");
     assert_eq!(repr.flags, TcpFlags::PSH | TcpFlags::ACK);
+    assert_eq!(repr.ack_number, Some(SeqNumber(1)));
     assert_eq!(repr.window, WINDOW);
     assert_eq!(repr.payload, REQUEST);
     assert_eq!(view.header_len(), 20);

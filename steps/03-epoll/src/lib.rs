@@ -6,6 +6,9 @@
 //! - [`Timer`] is a timerfd: a clock that becomes readable when it expires.
 //! - [`Signals`] is a signalfd: SIGINT and SIGTERM become readable events
 //!   instead of killing the process.
+//! - [`open_nonblocking`] is step 2's bound and connected raw socket, made
+//!   non-blocking so that a drain stops at EAGAIN instead of waiting: the
+//!   socket every later step registers with its epoll set.
 
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
@@ -20,13 +23,31 @@ use nix::sys::time::TimeSpec;
 use nix::sys::timerfd::{
     ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags,
 };
-use step_01_socket::SysError;
+use std::net::SocketAddrV4;
+
+use step_01_socket::{RawSocket, SysError};
+use step_02_bind_connect::open_connected;
 
 /// Exercises: an epoll loop's decisions as pure functions that build segments
 /// (`--features solutions` swaps in the reference solutions).
 pub mod exercises;
 
 pub use nix::sys::epoll::{EpollEvent as Event, EpollFlags as Flags};
+
+// ANCHOR: open_nonblocking
+/// A raw TCP socket that reads only what `peer`'s address sends to `local`'s
+/// address (step 2's `bind()` and `connect()`), non-blocking: a read with
+/// nothing queued returns EAGAIN instead of waiting, because epoll does the
+/// waiting.
+pub fn open_nonblocking(
+    local: SocketAddrV4,
+    peer: SocketAddrV4,
+) -> Result<RawSocket, SysError> {
+    let socket = open_connected(local, peer)?;
+    socket.set_nonblocking()?;
+    Ok(socket)
+}
+// ANCHOR_END: open_nonblocking
 
 /// The readiness names of an event mask: `EPOLLIN|EPOLLHUP`.
 pub fn describe(flags: EpollFlags) -> String {

@@ -19,15 +19,19 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use step_01_socket::netns::enter_private_namespace;
-use step_01_socket::privileges::drop_after_sudo;
 use step_01_socket::{
-    MAX_PACKET, RawSocket, SeqNumber, TcpPacket, TcpRepr, parse_received, summary,
+    ChecksumCheck, MAX_PACKET, RawSocket, SeqNumber, parse_received, segment_summary,
 };
 use step_02_bind_connect::{
-    CLIENT, REQUEST, SERVER, Verdict, classify, data_segment, open_connected, send,
+    CLIENT, REQUEST, SERVER, Verdict, classify, data_segment, send,
 };
-use step_03_epoll::{Event, EventSet, Flags, Signals, Timer, describe};
+use step_03_epoll::{
+    Event, EventSet, Flags, Signals, Timer, describe, open_nonblocking,
+};
+use support::privileges::drop_after_sudo;
+use support::program::{
+    enter_private_network, exit_quietly_on_broken_pipe, fail, usage_error,
+};
 
 const USAGE: &str = "\
 usage: step-03-epoll [--ticks N]
@@ -53,7 +57,10 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 fn parse_args() -> std::result::Result<u32, String> {
     let mut ticks = 5;
-    let mut args = std::env::args().skip(1);
+    // args_os: an argument that is not UTF-8 is an unknown one, not a panic.
+    let mut args = std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned());
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => {
@@ -74,29 +81,18 @@ fn parse_args() -> std::result::Result<u32, String> {
 }
 
 fn main() -> ExitCode {
-    step_01_socket::exit_quietly_on_broken_pipe();
+    exit_quietly_on_broken_pipe();
     let ticks = match parse_args() {
         Ok(ticks) => ticks,
-        Err(message) => {
-            eprintln!("error: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
+        Err(message) => return usage_error(message, USAGE),
     };
     // First thing, while the process has one thread: a network of our own.
-    match enter_private_namespace() {
-        Ok(namespace) => println!("{namespace}"),
-        Err(error) => {
-            // The message ends with its own newline.
-            eprint!("error: {error}");
-            return ExitCode::FAILURE;
-        }
+    if let Err(exit) = enter_private_network() {
+        return exit;
     }
     match run(ticks) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
+        Err(error) => fail(error),
     }
 }
 
@@ -184,7 +180,7 @@ impl Demo {
             "signalfd fd {}: SIGINT and SIGTERM are blocked and queue here",
             signals.as_fd().as_raw_fd()
         );
-        let socket = open_raw(SERVER, CLIENT)?;
+        let socket = open_nonblocking(SERVER, CLIENT)?;
         println!(
             "socket   fd {}: raw, bind({}) connect({}): reads what {} sends to {}",
             socket.as_raw_fd(),
@@ -193,7 +189,7 @@ impl Demo {
             CLIENT.ip(),
             SERVER.ip()
         );
-        let sender = open_raw(CLIENT, SERVER)?;
+        let sender = open_nonblocking(CLIENT, SERVER)?;
         println!(
             "sender   fd {}: raw, bind({}) connect({}): sends {CLIENT} > {SERVER}",
             sender.as_raw_fd(),
@@ -322,12 +318,9 @@ impl Demo {
             send(&self.sender, &segment)?;
             self.sent += 1;
             self.pending = false;
-            let repr = TcpRepr::parse(&TcpPacket::new_checked(segment.as_slice())?);
-            println!(
-                "    sent {} bytes: {}",
-                segment.len(),
-                summary(CLIENT, SERVER, &repr)
-            );
+            let line =
+                segment_summary(CLIENT, SERVER, &segment, ChecksumCheck::Verify)?;
+            println!("    sent {} bytes: {line}", segment.len());
             self.epoll
                 .modify(&self.sender, Token::Sender as u64, Flags::EPOLLIN)?;
             println!("    EPOLL_CTL_MOD sender EPOLLIN: nothing left to send");
@@ -380,15 +373,6 @@ impl Demo {
         Ok(())
     }
     // ANCHOR_END: close
-}
-
-/// A non-blocking raw TCP socket that reads only what `peer`'s address sends to
-/// `local`'s address (chapter 2's `bind()` and `connect()`).
-fn open_raw(local: SocketAddrV4, peer: SocketAddrV4) -> Result<RawSocket> {
-    let socket = open_connected(local, peer)?;
-    // Non-blocking, so draining can stop at EAGAIN instead of waiting.
-    socket.set_nonblocking()?;
-    Ok(socket)
 }
 
 // ANCHOR: drain

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use step_01_socket::testing::{self, PublicCopy, skip, skipped};
+use testkit::{PublicCopy, skip, skipped};
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-03-epoll");
 
@@ -181,7 +181,7 @@ fn help_prints_usage_and_exits_0() {
 #[test]
 fn runs_without_sudo_as_uid_65534() {
     let test = "runs_without_sudo_as_uid_65534";
-    if !testing::is_root() {
+    if !testkit::is_root() {
         skip(
             test,
             "needs root: it runs the program as uid 65534 (the other tests ran it unprivileged)",
@@ -189,7 +189,7 @@ fn runs_without_sudo_as_uid_65534() {
         return;
     }
     let copy = PublicCopy::new(BIN, test);
-    let output = testing::output(copy.command_as_nobody().args(["--ticks", "2"]));
+    let output = testkit::output(copy.command_as_nobody().args(["--ticks", "2"]));
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     if skipped(test, &output) {
         return;

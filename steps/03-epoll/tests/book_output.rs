@@ -4,14 +4,12 @@
 
 use std::process::Command;
 
-use step_01_socket::testing;
-
 const BIN: &str = env!("CARGO_BIN_EXE_step-03-epoll");
 
 #[test]
 fn three_ticks() {
-    let run = testing::output(Command::new(BIN).args(["--ticks", "3"]));
-    if testing::skipped("three_ticks", &run) {
+    let run = testkit::output(Command::new(BIN).args(["--ticks", "3"]));
+    if testkit::skipped("three_ticks", &run) {
         return;
     }
     assert!(run.status.success(), "{run:?}");
@@ -37,7 +35,7 @@ fn ctrl_c() {
     let mut command = Command::new(BIN);
     command.args(["--ticks", "100"]);
     command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = testing::spawn(&mut command).expect("the program starts");
+    let mut child = testkit::spawn(&mut command).expect("the program starts");
     let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
     let mut shown = Vec::new();
     let mut signalled = false;
@@ -62,7 +60,7 @@ fn ctrl_c() {
         &mut stderr,
     )
     .expect("stderr");
-    if testing::skipped_with("ctrl_c", status, &stderr) {
+    if testkit::skipped_with("ctrl_c", status, &stderr) {
         return;
     }
     assert!(status.success(), "{status:?} {stderr}");

@@ -13,12 +13,12 @@ use std::fmt::Write as _;
 
 use step_01_socket::SeqNumber;
 use step_01_socket::checksum::verify_tcp;
-use step_01_socket::testing::{annotated, with_ipv4_header};
 use step_02_bind_connect::{CLIENT, REQUEST, SERVER, data_segment};
 use step_03_epoll::exercises::{
     ISN, Outbox, Peer, SECOND_CLIENT, all_events, handle_epollout, timer_pacing,
 };
 use step_03_epoll::{Event, Flags, describe};
+use testkit::{annotated, with_ipv4_header};
 
 #[test]
 #[cfg_attr(
@@ -160,4 +160,130 @@ fn exercise_handle_epollout() {
         !interest.contains(Flags::EPOLLOUT),
         "nothing waits, so the mask must not ask for EPOLLOUT"
     );
+}
+
+// The exercise `drain_until_eagain`: the learner's own epoll registration,
+// wait and reads, run in a private network namespace.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::sys::socket::{MsgFlags, recv};
+use step_01_socket::{MAX_PACKET, parse_received};
+use step_02_bind_connect::{open_connected, send};
+use step_03_epoll::EventSet;
+use step_03_epoll::exercises::drain_until_eagain::wait_and_read;
+use testkit::in_private_network;
+
+/// How many requests the client sends before the one wake-up.
+const REQUESTS: usize = 3;
+
+/// A packet as one line: addresses and ports, flags, sequence number and
+/// payload length.
+fn packet_line(bytes: &[u8]) -> String {
+    match parse_received(bytes) {
+        Ok(packet) => format!(
+            "{} > {} {} seq {} len {}",
+            packet.src(),
+            packet.dst(),
+            packet.tcp.flags(),
+            packet.tcp.seq_number(),
+            packet.tcp.payload().len()
+        ),
+        Err(error) => format!("{} bytes, no TCP packet: {error}", bytes.len()),
+    }
+}
+
+/// Ends the test process if the learner's code has not returned after
+/// [`testkit::HANG`]: a wait without a timeout, or a read loop that never
+/// stops, must fail the check rather than hang it.
+fn watchdog(test: &'static str) {
+    std::thread::spawn(move || {
+        std::thread::sleep(testkit::HANG);
+        eprintln!(
+            "{test}: wait_and_read has not returned after {} s: does it wait \
+             without a timeout, or loop on EAGAIN?",
+            testkit::HANG.as_secs()
+        );
+        std::process::exit(1);
+    });
+}
+
+/// The server's socket with three requests queued, one call of the learner's
+/// `wait_and_read`, then one more wait: what was read, and what was left.
+fn one_wake_up() -> String {
+    watchdog("exercise_drain_until_eagain");
+    // The server's socket (bound to 127.0.0.1, connected to 127.0.0.2), and a
+    // second one like it with a receive timeout: once that one has read every
+    // request, all of them are queued on the server's too.
+    let server = open_connected(SERVER, CLIENT).expect("the server's socket");
+    server.set_nonblocking().expect("O_NONBLOCK");
+    let watcher = open_connected(SERVER, CLIENT).expect("a second server socket");
+    watcher
+        .set_recv_timeout(Duration::from_secs(1))
+        .expect("SO_RCVTIMEO");
+    let client = open_connected(CLIENT, SERVER).expect("the client's socket");
+    let mut buf = vec![0u8; MAX_PACKET];
+    for i in 0..REQUESTS {
+        let seq = ISN + i * REQUEST.len();
+        send(&client, &data_segment(CLIENT, SERVER, seq, ISN, REQUEST))
+            .expect("write the request");
+        watcher
+            .try_recv(&mut buf)
+            .expect("recv")
+            .expect("the request arrives within 1 s");
+    }
+    let socket = OwnedFd::from(server);
+    let set = EventSet::new().expect("epoll_create1");
+    let mut text =
+        format!("{REQUESTS} requests queued on the server's socket; wait_and_read ");
+    match wait_and_read(&set, &socket) {
+        Ok(packets) => {
+            let _ = writeln!(text, "returned {} packet(s):", packets.len());
+            for packet in &packets {
+                let _ = writeln!(text, "  {}", packet_line(packet));
+            }
+        }
+        Err(error) => {
+            let _ = writeln!(text, "failed: {error}");
+        }
+    }
+    // The next wait of the loop, and what a read would still find.
+    let mut events = [Event::empty(); 8];
+    let n = set
+        .wait(&mut events, Some(Duration::from_millis(200)))
+        .expect("epoll_wait");
+    let _ = writeln!(text, "the next epoll_wait (200 ms): {n} event(s)");
+    for event in &events[..n] {
+        let _ = writeln!(
+            text,
+            "  token {}: {}",
+            event.data(),
+            describe(event.events())
+        );
+    }
+    let mut left = 0;
+    loop {
+        match recv(socket.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Ok(_) => left += 1,
+            Err(Errno::EAGAIN) => break,
+            Err(errno) => panic!("recv on the server's socket: {errno}"),
+        }
+    }
+    let _ = writeln!(text, "still queued on the socket: {left} packet(s)");
+    text
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "solutions"),
+    ignore = "exercise: cargo test -p step-03-epoll --test exercises exercise_drain_until_eagain -- --ignored"
+)]
+fn exercise_drain_until_eagain() {
+    let Some(text) = in_private_network("exercise_drain_until_eagain", one_wake_up)
+    else {
+        return;
+    };
+    insta::assert_snapshot!(text);
 }

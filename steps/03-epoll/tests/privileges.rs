@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use step_01_socket::testing::{self, PublicCopy, skip, skipped, skipped_with};
+use testkit::{PublicCopy, skip, skipped, skipped_with};
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-03-epoll");
 
@@ -22,7 +22,7 @@ const DROPPED: &str = "privileges: dropped to uid 65534 gid 65534 (from sudo); \
 /// A command that runs `copy` as root would under `sudo`, for nobody; `None`
 /// (after saying why) without root.
 fn as_sudo(test: &str, copy: &PublicCopy) -> Option<Command> {
-    if !testing::is_root() {
+    if !testkit::is_root() {
         skip(
             test,
             "needs root: the test plays sudo by setting SUDO_UID as root",
@@ -57,7 +57,7 @@ fn sudo_root_runs_the_loop_as_the_invoking_user() {
     let Some(mut command) = as_sudo(test, &copy) else {
         return;
     };
-    let output = testing::output(command.args(["--ticks", "3"]));
+    let output = testkit::output(command.args(["--ticks", "3"]));
     let stdout = String::from_utf8_lossy(&output.stdout);
     eprintln!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
     if skipped(test, &output) || only_root_exists(test, &stdout) {
@@ -92,7 +92,7 @@ fn the_kernel_reports_the_drop() {
         .args(["--ticks", "1000"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = testing::spawn(&mut command).expect("start step-03-epoll");
+    let mut child = testkit::spawn(&mut command).expect("start step-03-epoll");
     let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
     let mut seen = String::new();
     // Up to the privileges line; the end of the output comes first if the

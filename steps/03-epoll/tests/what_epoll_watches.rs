@@ -17,13 +17,14 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
 
-use common::{NOW, SOON, ready, temp_path};
+use common::{NOW, SOON, ready};
 use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use nix::sys::memfd::{MFdFlags, memfd_create};
 use nix::sys::signal::{Signal, raise};
 use nix::sys::stat::Mode;
 use step_03_epoll::{EventSet, Flags, Signals, Timer};
+use testkit::temp_path;
 
 const TOKEN: u64 = 10;
 

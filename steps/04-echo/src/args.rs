@@ -1,12 +1,21 @@
-//! The command line, parsed by hand into a [`Mode`] or a [`UsageError`].
+//! The echo's command line: its modes and options, and the checks across
+//! them, into a [`Mode`] or a [`UsageError`].
+//!
+//! The splitting into options, values and words is lexopt's, and the checks
+//! of a port, a count or a duration are `support::args`'s; what the options
+//! mean, which mode takes which, and that an address must be loopback, are
+//! here.
 
-use std::fmt;
+use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use lexopt::Arg::{Long, Short, Value};
 use step_02_bind_connect::{CLIENT, SERVER};
+use support::args;
+pub use support::args::UsageError;
 
-use crate::bench::{BenchOptions, MAX_COUNT};
 use crate::protocol::ClientConfig;
 
 /// The first lines of [`USAGE`], printed after a usage error.
@@ -15,7 +24,6 @@ usage: step-04-echo [--count N] [--interval T] [--timeout T] [--tries N] [-v]
        step-04-echo server [ADDR] [--addr A] [--port P] [--peer A] [--peer-port P] [-v]
        step-04-echo client [ADDR] [--addr A] [--port P] [--peer A] [--peer-port P]
                            [--count N] [--interval T] [--timeout T] [--tries N] [-v]
-       step-04-echo bench [--count N] [--no-pin] [--json]
        step-04-echo --help";
 
 /// The text `--help` prints (after [`SYNOPSIS`]).
@@ -57,34 +65,9 @@ options for all:
   -v, --verbose   also print every segment ignored, with the reason
   -h, --help      this text
 
-`bench` measures what the raw approach costs, in a private network namespace
-of its own: the raw echo (both sides in this process, the server on a thread,
-one request in flight, no line printed per segment; `raw`), the same exchange
-driven by the demo's Server and Client machines (`raw-machines`, 12 bytes
-only), and the kernel's TCP doing the same echo (`kernel-tcp`: SOCK_STREAM on
-127.0.0.1, epoll, TCP_NODELAY), with 12-byte and 1400-byte payloads. For each
-it prints round trips per second, the 50th and 99th percentile of one round
-trip's time in microseconds, the client's wake-ups (epoll_wait returns) per
-round trip, and the RSTs read by both ends' raw sockets per round trip; then
-ratios of round trips per second from the same run. Build it with --release:
-a debug build measures the compiler, not the echo.
-options for bench:
-  --count N       round trips measured per configuration (default 100000,
-                  at most 10000000), after 1000 that are not counted
-  --no-pin        let the scheduler place the two ends; by default both run
-                  on one CPU (on a virtual machine a wake-up that crosses
-                  CPUs can cost more than a whole round trip)
-  --json          one JSON object per configuration, one per line
-                  (JSON Lines), with the fields echo, payload_bytes,
-                  round_trips, round_trips_per_s, p50_us, p99_us,
-                  wakeups_per_round_trip, rsts_per_round_trip, and the
-                  ratios: ratio_to_kernel_tcp on raw, ratio_to_raw on
-                  raw-machines
-
 examples:
   cargo run -p step-04-echo                      # the demo
   cargo run -p step-04-echo -- --count 3 -v      # the demo, with the RSTs shown
-  cargo run --release -p step-04-echo -- bench   # raw echo vs kernel TCP
   # the tutorial's two terminals, as root in the current namespace
   # (as root already: cargo run -p step-04-echo -- server 127.0.0.1):
   sudo ./target/debug/step-04-echo server 127.0.0.1
@@ -129,25 +112,6 @@ pub enum Mode {
         /// Print ignored segments too.
         verbose: bool,
     },
-    /// The raw echo against the kernel's TCP, measured, in a private network
-    /// namespace.
-    Bench(BenchOptions),
-}
-
-/// A command line that cannot be run, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
-fn usage(message: impl Into<String>) -> UsageError {
-    UsageError(message.into())
 }
 
 /// The demo's and the client's defaults.
@@ -165,12 +129,100 @@ pub const MAX_TRIES: u32 = 100;
 /// The longest interval or timeout accepted.
 pub const MAX_DURATION: Duration = Duration::from_secs(3600);
 
-/// `250ms`, `1s`, `1500ms`.
-pub fn show_duration(duration: Duration) -> String {
-    if duration.subsec_millis() == 0 && duration.as_secs() > 0 {
-        format!("{}s", duration.as_secs())
-    } else {
-        format!("{}ms", duration.as_millis())
+/// The options of the demo, `server` and `client` that take a value (which
+/// of them applies to which mode, [`parse`] checks). Besides them: `--help`
+/// (`-h`), `--verbose` (`-v`) and `--pcap FILE`.
+pub const WITH_VALUE: [&str; 8] = [
+    "--addr",
+    "--port",
+    "--peer",
+    "--peer-port",
+    "--count",
+    "--interval",
+    "--timeout",
+    "--tries",
+];
+
+/// The command line as given, before any value is checked: the switches,
+/// each option's value (the last, if one is given twice), `--pcap`'s file,
+/// and the words, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Given {
+    help: bool,
+    verbose: bool,
+    values: Vec<(&'static str, String)>,
+    pcap: Option<PathBuf>,
+    /// The words, in the order given.
+    pub words: Vec<String>,
+}
+
+impl Given {
+    /// Goes through the arguments with lexopt. Only the options' names are
+    /// checked here: an unknown one, or one without its value, is the first
+    /// usage error.
+    pub fn collect<I>(args: I) -> Result<Given, UsageError>
+    where
+        I: IntoIterator,
+        I::Item: Into<OsString>,
+    {
+        let mut parser = lexopt::Parser::from_args(args);
+        let mut given = Given::default();
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Short('h') | Long("help") => given.help = true,
+                Short('v') | Long("verbose") => given.verbose = true,
+                Long("pcap") => {
+                    // None, or not text: no file name either way.
+                    let file =
+                        args::value(&mut parser, "--pcap").unwrap_or_default();
+                    given.pcap(file)?;
+                }
+                Long(name) => {
+                    let known =
+                        WITH_VALUE.iter().find(|option| option[2..] == *name);
+                    let Some(&option) = known else {
+                        return Err(args::unexpected(Long(name)));
+                    };
+                    let value = args::value(&mut parser, option)?;
+                    given.values.push((option, value));
+                }
+                Value(word) => given.words.push(word.to_string_lossy().into_owned()),
+                other => return Err(args::unexpected(other)),
+            }
+        }
+        Ok(given)
+    }
+
+    fn pcap(&mut self, file: String) -> Result<(), UsageError> {
+        if file.is_empty() {
+            return Err(usage("--pcap needs a file name"));
+        }
+        if self.pcap.replace(PathBuf::from(file)).is_some() {
+            return Err(usage("--pcap is given twice: give it once"));
+        }
+        Ok(())
+    }
+
+    /// The value of the option `name`, the last one given.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .rev()
+            .find(|(given, _)| *given == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The first of `names` that was given a value, in the order of `names`.
+    pub fn first_given<'a>(&self, names: &[&'a str]) -> Option<&'a str> {
+        names
+            .iter()
+            .copied()
+            .find(|name| self.value(name).is_some())
+    }
+
+    /// The file `--pcap` names, if it is given.
+    pub fn pcap_file(&self) -> Option<&PathBuf> {
+        self.pcap.as_ref()
     }
 }
 
@@ -191,86 +243,16 @@ fn parse_addr(option: &str, value: &str) -> Result<Ipv4Addr, UsageError> {
 }
 // ANCHOR_END: parse_addr
 
-fn parse_port(option: &str, value: &str) -> Result<u16, UsageError> {
-    value
-        .parse::<u16>()
-        .ok()
-        .filter(|port| *port != 0)
-        .ok_or_else(|| usage(format!("{option}: {value:?} is not a port (1-65535)")))
-}
-
-fn parse_count(value: &str) -> Result<u64, UsageError> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|n| *n >= 1)
-        .ok_or_else(|| {
-            usage(format!(
-                "--count: {value:?} is not a whole number of at least 1"
-            ))
-        })
-}
-
-fn parse_tries(value: &str) -> Result<u32, UsageError> {
-    value
-        .parse::<u32>()
-        .ok()
-        .filter(|n| (1..=MAX_TRIES).contains(n))
-        .ok_or_else(|| {
-            usage(format!(
-                "--tries: {value:?} is not a whole number from 1 to {MAX_TRIES}"
-            ))
-        })
-}
-
 /// `--interval`: a duration, or 0 for ping-pong.
 fn parse_interval(value: &str) -> Result<Duration, UsageError> {
     if ["0", "0ms", "0s"].contains(&value) {
         return Ok(Duration::ZERO);
     }
-    parse_duration("--interval", value)
+    args::duration("--interval", value, MAX_DURATION)
 }
 
-fn parse_duration(option: &str, value: &str) -> Result<Duration, UsageError> {
-    let (number, scale) = if let Some(ms) = value.strip_suffix("ms") {
-        (ms, 1)
-    } else if let Some(s) = value.strip_suffix('s') {
-        (s, 1000)
-    } else {
-        (value, 1)
-    };
-    let millis = number
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(scale))
-        .ok_or_else(|| {
-            usage(format!(
-                "{option}: {value:?} is not a duration (like 250, 250ms or 2s)"
-            ))
-        })?;
-    let duration = Duration::from_millis(millis);
-    if duration.is_zero() || duration > MAX_DURATION {
-        return Err(usage(format!(
-            "{option}: {value:?} is out of range (1ms to 3600s)"
-        )));
-    }
-    Ok(duration)
-}
-
-/// The options as given, before defaults and checks across them.
-#[derive(Debug, Default)]
-struct Given {
-    help: bool,
-    verbose: bool,
-    positional: Option<String>,
-    addr: Option<String>,
-    port: Option<String>,
-    peer: Option<String>,
-    peer_port: Option<String>,
-    count: Option<String>,
-    interval: Option<String>,
-    timeout: Option<String>,
-    tries: Option<String>,
+fn usage(message: impl Into<String>) -> UsageError {
+    UsageError(message.into())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -280,141 +262,39 @@ enum Which {
     Client,
 }
 
-/// Parses the arguments after the program's name.
+/// Parses the arguments after the program's name: the mode, and the file
+/// `--pcap` names if it is given.
 ///
 /// `server ADDR` serves at ADDR:50000 for a client at ADDR:50001; `client ADDR`
 /// talks from ADDR:50001 to the server at ADDR:50000. Every address and port can
 /// be set on its own; the two ends must differ in address or port.
-pub fn parse<I>(args: I) -> Result<Mode, UsageError>
+pub fn parse<I>(args: I) -> Result<(Mode, Option<PathBuf>), UsageError>
 where
     I: IntoIterator,
-    I::Item: Into<String>,
+    I::Item: Into<OsString>,
 {
     let mut args = args.into_iter().map(Into::into).peekable();
-    let which = match args.peek().map(String::as_str) {
+    let which = match args.peek().and_then(|first| first.to_str()) {
         Some("server") => Which::Server,
         Some("client") => Which::Client,
         Some("demo") => Which::Demo,
-        Some("bench") => {
-            args.next();
-            return parse_bench(args);
-        }
         Some(word) if !word.starts_with('-') => {
             return Err(usage(format!(
-                "unknown mode {word:?}: expected server, client, bench, or none \
+                "unknown mode {word:?}: expected server, client, or none \
                  (the demo)"
             )));
         }
         // No mode word: the demo, perhaps with options.
-        _ => return finish(Which::Demo, gather(args)?),
+        _ => {
+            let given = Given::collect(args)?;
+            let pcap = given.pcap.clone();
+            return Ok((finish(Which::Demo, given)?, pcap));
+        }
     };
     args.next();
-    finish(which, gather(args)?)
-}
-
-// ANCHOR: parse_bench
-/// `bench`'s options: `--count N`, `--no-pin`, `--json`, and `--help`.
-fn parse_bench(args: impl Iterator<Item = String>) -> Result<Mode, UsageError> {
-    let mut options = BenchOptions::default();
-    let mut args = args.peekable();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(Mode::Help),
-            "--no-pin" => options.pin = false,
-            "--json" => options.json = true,
-            "--count" => {
-                let value =
-                    args.next().ok_or_else(|| usage("--count needs a value"))?;
-                options.count = parse_bench_count(&value)?;
-            }
-            _ if arg.starts_with("--count=") => {
-                options.count = parse_bench_count(&arg["--count=".len()..])?;
-            }
-            other if other.starts_with('-') => {
-                return Err(usage(format!(
-                    "unknown option {other:?} for bench (it takes --count, \
-                     --no-pin, --json)"
-                )));
-            }
-            other => {
-                return Err(usage(format!(
-                    "unexpected argument {other:?}: bench takes options only"
-                )));
-            }
-        }
-    }
-    Ok(Mode::Bench(options))
-}
-
-fn parse_bench_count(value: &str) -> Result<u64, UsageError> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|n| (1..=MAX_COUNT).contains(n))
-        .ok_or_else(|| {
-            usage(format!(
-                "--count: {value:?} is not a whole number from 1 to {MAX_COUNT}"
-            ))
-        })
-}
-// ANCHOR_END: parse_bench
-
-/// Collects the options, each one's value as text.
-fn gather(mut args: impl Iterator<Item = String>) -> Result<Given, UsageError> {
-    let mut given = Given::default();
-    while let Some(arg) = args.next() {
-        // `--port=50000` and `--port 50000` mean the same.
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => {
-                (name.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
-        let slot = match name.as_str() {
-            "-h" | "--help" => {
-                given.help = true;
-                continue;
-            }
-            "-v" | "--verbose" => {
-                given.verbose = true;
-                continue;
-            }
-            "--addr" => &mut given.addr,
-            "--port" => &mut given.port,
-            "--peer" => &mut given.peer,
-            "--peer-port" => &mut given.peer_port,
-            "--count" => &mut given.count,
-            "--interval" => &mut given.interval,
-            "--timeout" => &mut given.timeout,
-            "--tries" => &mut given.tries,
-            other if other.starts_with('-') => {
-                return Err(usage(format!("unknown option {other:?}")));
-            }
-            _ if given.positional.is_some() => {
-                return Err(usage(format!("unexpected argument {arg:?}")));
-            }
-            _ => {
-                given.positional = Some(arg);
-                continue;
-            }
-        };
-        let value = match inline {
-            Some(value) => value,
-            None => args
-                .next()
-                .ok_or_else(|| usage(format!("{name} needs a value")))?,
-        };
-        *slot = Some(value);
-    }
-    Ok(given)
-}
-
-/// The first of `options` that was given, by name.
-fn first_given<'a>(options: &[(&'a str, &Option<String>)]) -> Option<&'a str> {
-    options
-        .iter()
-        .find(|(_, value)| value.is_some())
-        .map(|(name, _)| *name)
+    let given = Given::collect(args)?;
+    let pcap = given.pcap.clone();
+    Ok((finish(which, given)?, pcap))
 }
 
 /// The client's pacing and bounds, from the options or the defaults.
@@ -424,50 +304,45 @@ fn client_config(
     interval: Duration,
 ) -> Result<ClientConfig, UsageError> {
     Ok(ClientConfig {
-        count: match &given.count {
-            Some(n) => Some(parse_count(n)?),
+        count: match given.value("--count") {
+            Some(n) => Some(args::number_at_least("--count", n, 1)?),
             None => count,
         },
-        interval: match &given.interval {
+        interval: match given.value("--interval") {
             Some(t) => parse_interval(t)?,
             None => interval,
         },
-        timeout: match &given.timeout {
-            Some(t) => parse_duration("--timeout", t)?,
+        timeout: match given.value("--timeout") {
+            Some(t) => args::duration("--timeout", t, MAX_DURATION)?,
             None => TIMEOUT,
         },
-        tries: match &given.tries {
-            Some(n) => parse_tries(n)?,
+        tries: match given.value("--tries") {
+            // At most MAX_TRIES: it fits.
+            Some(n) => args::number("--tries", n, 1, MAX_TRIES.into())? as u32,
             None => TRIES,
         },
     })
 }
-
-/// One end's address and port options: (name, value) of each.
-type EndOptions<'a> = (
-    (&'static str, &'a Option<String>),
-    (&'static str, &'a Option<String>),
-);
 
 fn finish(which: Which, given: Given) -> Result<Mode, UsageError> {
     if given.help {
         return Ok(Mode::Help);
     }
     let verbose = given.verbose;
+    if let Some(arg) = given.words.get(1) {
+        return Err(usage(format!("unexpected argument {arg:?}")));
+    }
+    let positional = given.words.first();
     match which {
         Which::Demo => {
-            if let Some(arg) = &given.positional {
+            if let Some(arg) = positional {
                 return Err(usage(format!(
                     "unexpected argument {arg:?}: the demo takes no address \
                      (did you mean `server {arg}` or `client {arg}`?)"
                 )));
             }
-            let endpoint = first_given(&[
-                ("--addr", &given.addr),
-                ("--port", &given.port),
-                ("--peer", &given.peer),
-                ("--peer-port", &given.peer_port),
-            ]);
+            let endpoint =
+                given.first_given(&["--addr", "--port", "--peer", "--peer-port"]);
             if let Some(option) = endpoint {
                 return Err(usage(format!(
                     "{option} applies to server and client; the demo always uses \
@@ -478,11 +353,11 @@ fn finish(which: Which, given: Given) -> Result<Mode, UsageError> {
             return Ok(Mode::Demo { client, verbose });
         }
         Which::Server => {
-            let client_only = first_given(&[
-                ("--count", &given.count),
-                ("--interval", &given.interval),
-                ("--timeout", &given.timeout),
-                ("--tries", &given.tries),
+            let client_only = given.first_given(&[
+                "--count",
+                "--interval",
+                "--timeout",
+                "--tries",
             ]);
             if let Some(option) = client_only {
                 return Err(usage(format!(
@@ -494,40 +369,36 @@ fn finish(which: Which, given: Given) -> Result<Mode, UsageError> {
     }
     // "me" and "peer" swap between the two modes; the server's end and the
     // client's end do not. The positional ADDR is the server's address.
-    let mine = (("--addr", &given.addr), ("--port", &given.port));
-    let theirs = (("--peer", &given.peer), ("--peer-port", &given.peer_port));
-    let (server_end, client_end): (EndOptions, EndOptions) = match which {
-        Which::Server => (mine, theirs),
-        _ => (theirs, mine),
+    let ((server_addr, server_port), (client_addr, client_port)) = match which {
+        Which::Server => (("--addr", "--port"), ("--peer", "--peer-port")),
+        _ => (("--peer", "--peer-port"), ("--addr", "--port")),
     };
-    let ((server_addr_option, server_addr), (server_port_option, server_port)) =
-        server_end;
-    let ((client_addr_option, client_addr), (client_port_option, client_port)) =
-        client_end;
-    if let (Some(positional), Some(option)) = (&given.positional, server_addr) {
+    if let (Some(positional), Some(option)) = (positional, given.value(server_addr))
+    {
         return Err(usage(format!(
             "the server's address is given twice ({positional} and \
-             {server_addr_option} {option}): give it once"
+             {server_addr} {option}): give it once"
         )));
     }
-    let server_addr = match given.positional.as_ref().or(server_addr.as_ref()) {
-        Some(value) => parse_addr(server_addr_option, value)?,
+    let server_ip = match positional.map(String::as_str).or(given.value(server_addr))
+    {
+        Some(value) => parse_addr(server_addr, value)?,
         None => *SERVER.ip(),
     };
-    let client_addr = match client_addr {
-        Some(value) => parse_addr(client_addr_option, value)?,
-        None => server_addr,
+    let client_ip = match given.value(client_addr) {
+        Some(value) => parse_addr(client_addr, value)?,
+        None => server_ip,
     };
-    let server_port = match server_port {
-        Some(value) => parse_port(server_port_option, value)?,
+    let server_port = match given.value(server_port) {
+        Some(value) => args::port(server_port, value)?,
         None => SERVER.port(),
     };
-    let client_port = match client_port {
-        Some(value) => parse_port(client_port_option, value)?,
+    let client_port = match given.value(client_port) {
+        Some(value) => args::port(client_port, value)?,
         None => CLIENT.port(),
     };
-    let server = SocketAddrV4::new(server_addr, server_port);
-    let client = SocketAddrV4::new(client_addr, client_port);
+    let server = SocketAddrV4::new(server_ip, server_port);
+    let client = SocketAddrV4::new(client_ip, client_port);
     if server == client {
         return Err(usage(format!(
             "the server and the client would both be {server}: give them \
@@ -559,12 +430,15 @@ mod tests {
     }
 
     fn parsed(line: &str) -> Mode {
-        parse(line.split_whitespace()).unwrap_or_else(|e| panic!("{line:?}: {e}"))
+        match parse(line.split_whitespace()) {
+            Ok((mode, _)) => mode,
+            Err(error) => panic!("{line:?}: {error}"),
+        }
     }
 
     fn error(line: &str) -> String {
         match parse(line.split_whitespace()) {
-            Ok(mode) => panic!("{line:?} parsed as {mode:?}"),
+            Ok(parsed) => panic!("{line:?} parsed as {parsed:?}"),
             Err(error) => error.to_string(),
         }
     }
@@ -817,7 +691,7 @@ mod tests {
     fn malformed_command_lines() {
         assert_eq!(
             error("serve"),
-            r#"unknown mode "serve": expected server, client, bench, or none (the demo)"#
+            r#"unknown mode "serve": expected server, client, or none (the demo)"#
         );
         assert_eq!(error("server --bogus"), r#"unknown option "--bogus""#);
         assert_eq!(error("server --port"), "--port needs a value");
@@ -835,59 +709,28 @@ mod tests {
     }
 
     #[test]
-    fn bench_takes_a_count_no_pin_and_json() {
-        assert_eq!(parsed("bench"), Mode::Bench(BenchOptions::default()));
+    fn pcap_is_taken_with_any_mode() {
+        let pcap = |line: &str| parse(line.split_whitespace()).map(|(_, pcap)| pcap);
         assert_eq!(
-            BenchOptions::default(),
-            BenchOptions {
-                count: 100_000,
-                pin: true,
-                json: false
-            }
+            pcap("--pcap /tmp/e.pcap -v"),
+            Ok(Some("/tmp/e.pcap".into()))
         );
         assert_eq!(
-            parsed("bench --count 200 --no-pin --json"),
-            Mode::Bench(BenchOptions {
-                count: 200,
-                pin: false,
-                json: true
-            })
+            pcap("client 127.0.0.1 --pcap=c.pcap --count 3"),
+            Ok(Some("c.pcap".into()))
         );
-        assert_eq!(
-            parsed("bench --count=7"),
-            Mode::Bench(BenchOptions {
-                count: 7,
-                ..BenchOptions::default()
-            })
-        );
-        assert_eq!(parsed("bench --json -h"), Mode::Help);
+        assert_eq!(pcap("server 127.0.0.1"), Ok(None));
+        assert_eq!(parsed("--pcap e.pcap --count 3"), parsed("--count 3"));
     }
 
     #[test]
-    fn bench_refuses_what_it_does_not_take() {
+    fn pcap_needs_one_file_name() {
+        assert_eq!(error("server --pcap"), "--pcap needs a file name");
+        assert_eq!(error("--pcap="), "--pcap needs a file name");
         assert_eq!(
-            error("bench --count 0"),
-            r#"--count: "0" is not a whole number from 1 to 10000000"#
+            error("--pcap a.pcap --pcap b.pcap"),
+            "--pcap is given twice: give it once"
         );
-        assert_eq!(
-            error("bench --count 10000001"),
-            r#"--count: "10000001" is not a whole number from 1 to 10000000"#
-        );
-        assert_eq!(error("bench --count"), "--count needs a value");
-        assert_eq!(
-            error("bench --interval 0"),
-            r#"unknown option "--interval" for bench (it takes --count, --no-pin, --json)"#
-        );
-        assert_eq!(
-            error("bench 127.0.0.1"),
-            r#"unexpected argument "127.0.0.1": bench takes options only"#
-        );
-    }
-
-    #[test]
-    fn durations_print_in_their_simplest_unit() {
-        assert_eq!(show_duration(Duration::from_secs(1)), "1s");
-        assert_eq!(show_duration(Duration::from_millis(1500)), "1500ms");
-        assert_eq!(show_duration(Duration::from_millis(300)), "300ms");
+        assert_eq!(error("--pcapx"), r#"unknown option "--pcapx""#);
     }
 }

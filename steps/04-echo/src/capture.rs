@@ -1,5 +1,5 @@
 //! `--pcap FILE`: every packet the echo's raw sockets read, written to a file
-//! that Wireshark and tshark open (see `step_01_socket::pcap` for the format).
+//! that Wireshark and tshark open (see `support::pcap` for the format).
 //!
 //! Each packet of the exchange is read exactly once by one of the program's
 //! own sockets, so recording every read, before any filtering, records the
@@ -8,7 +8,8 @@
 //!   client's what comes from 127.0.0.1: both directions, the kernel's RSTs
 //!   included;
 //! - a side alone whose peer has another address: its socket reads only what
-//!   comes from the peer, so `main` opens a mirror socket for what goes to it;
+//!   comes from the peer, so a mirror socket reads what goes to it
+//!   ([`Capture::open_mirror`]);
 //! - a side alone on one address (`server 127.0.0.1`): its socket reads both
 //!   directions, its own segments included.
 //!
@@ -23,14 +24,14 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
-use crate::UsageError;
-use step_01_socket::pcap::{
-    PcapError, PcapWriter, arrival_time, enable_arrival_times,
-};
-use step_01_socket::{RawSocket, SysError};
+use std::net::SocketAddrV4;
+
+use step_01_socket::RawSocket;
+use step_03_epoll::open_nonblocking;
+use support::Error;
+use support::pcap::{PcapError, PcapWriter, arrival_time, enable_arrival_times};
 
 /// What `--help` adds about recording.
 pub const USAGE: &str = "\
@@ -47,36 +48,6 @@ recording, with any mode:
   for example:
   cargo run -p step-04-echo -- --pcap /tmp/echo.pcap
   tshark -r /tmp/echo.pcap -o tcp.check_checksum:TRUE";
-
-// ANCHOR: take_pcap_option
-/// Takes `--pcap FILE` (or `--pcap=FILE`) out of the command line and returns
-/// it with the other arguments, which are the mode's.
-pub fn take_pcap_option(
-    args: impl IntoIterator<Item = String>,
-) -> Result<(Option<PathBuf>, Vec<String>), UsageError> {
-    let mut args = args.into_iter();
-    let (mut pcap, mut rest) = (None, Vec::new());
-    while let Some(arg) = args.next() {
-        let value = match arg.strip_prefix("--pcap") {
-            Some("") => args.next(),
-            Some(inline) if inline.starts_with('=') => Some(inline[1..].to_owned()),
-            _ => {
-                rest.push(arg);
-                continue;
-            }
-        };
-        let value = value
-            .filter(|value| !value.is_empty())
-            .ok_or_else(|| UsageError("--pcap needs a file name".to_owned()))?;
-        if pcap.replace(PathBuf::from(value)).is_some() {
-            return Err(UsageError(
-                "--pcap is given twice: give it once".to_owned(),
-            ));
-        }
-    }
-    Ok((pcap, rest))
-}
-// ANCHOR_END: take_pcap_option
 
 /// How long a packet is held back before it is written: any packet that
 /// arrived earlier has been read by then, unless the program stalled.
@@ -136,6 +107,8 @@ impl<W: Write> Reorder<W> {
 #[derive(Debug)]
 pub struct Capture {
     recording: Option<Recording>,
+    /// For a side alone, what reads its own segments: see [`Capture::open_mirror`].
+    mirror: Option<RawSocket>,
 }
 
 #[derive(Debug)]
@@ -148,7 +121,10 @@ struct Recording {
 impl Capture {
     /// No recording.
     pub fn off() -> Capture {
-        Capture { recording: None }
+        Capture {
+            recording: None,
+            mirror: None,
+        }
     }
 
     /// Creates the file (errors name it) and writes the pcap header.
@@ -159,6 +135,7 @@ impl Capture {
                 packets: Reorder::new(file),
                 failed: None,
             }),
+            mirror: None,
         })
     }
 
@@ -169,7 +146,7 @@ impl Capture {
 
     /// Has the kernel stamp each packet `socket` receives with its arrival
     /// time. Call it right after opening the socket.
-    pub fn watch(&self, socket: &RawSocket) -> Result<(), SysError> {
+    pub fn watch(&self, socket: &RawSocket) -> Result<(), Error> {
         match self.recording {
             Some(_) => enable_arrival_times(socket),
             None => Ok(()),
@@ -181,17 +158,63 @@ impl Capture {
         &mut self,
         socket: &RawSocket,
         packet: &[u8],
-    ) -> Result<(), SysError> {
-        let Some(recording) = &mut self.recording else {
-            return Ok(());
-        };
-        if recording.failed.is_some() {
+    ) -> Result<(), Error> {
+        record(&mut self.recording, socket, packet)
+    }
+
+    // ANCHOR: mirror
+    /// For a side alone, `me` talking to `peer`, when recording: its own
+    /// socket reads only what comes from the peer, never what it sends. A
+    /// mirror socket, bound to the peer's address and connected to ours,
+    /// reads exactly what goes from us to the peer: our segments as `lo`
+    /// carried them, IPv4 header and all, and the kernel's RSTs from our
+    /// address. Its reads go to the file only. With one address on both ends
+    /// there is no need for it: the side's own socket reads its own segments
+    /// too.
+    pub fn open_mirror(
+        &mut self,
+        me: SocketAddrV4,
+        peer: SocketAddrV4,
+    ) -> Result<(), Error> {
+        if self.recording.is_none() || me.ip() == peer.ip() {
             return Ok(());
         }
-        let arrived = arrival_time(socket)?;
-        let added = recording.packets.add(packet, arrived, SystemTime::now());
-        recording.failed = added.err();
+        // The mirror image of the side's own socket: local and peer swapped.
+        let socket = open_nonblocking(peer, me)?;
+        self.watch(&socket)?;
+        println!(
+            "pcap: a mirror socket, bound to {}, connected to {}: reads what this \
+             side sends, for the file",
+            peer.ip(),
+            me.ip()
+        );
+        self.mirror = Some(socket);
         Ok(())
+    }
+    // ANCHOR_END: mirror
+
+    /// The mirror socket, if there is one, for the loop to watch.
+    pub fn mirror(&self) -> Option<&RawSocket> {
+        self.mirror.as_ref()
+    }
+
+    /// Reads one packet from the mirror socket into `buf` and records it;
+    /// false when nothing (more) is queued.
+    pub fn read_mirror(&mut self, buf: &mut [u8]) -> Result<bool, Error> {
+        let Some(socket) = &self.mirror else {
+            return Ok(false);
+        };
+        match socket.try_recv(buf) {
+            Ok(Some(len)) => {
+                record(&mut self.recording, socket, &buf[..len])?;
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(error) => {
+                eprintln!("mirror: {error} (reported; reading on)");
+                Ok(false)
+            }
+        }
     }
 
     /// Writes what is held and closes the file: the summary line, or what went
@@ -200,6 +223,24 @@ impl Capture {
         let recording = self.recording?;
         Some(finish_recording(recording))
     }
+}
+
+/// [`Capture::record`], into the recording if there is one.
+fn record(
+    recording: &mut Option<Recording>,
+    socket: &RawSocket,
+    packet: &[u8],
+) -> Result<(), Error> {
+    let Some(recording) = recording else {
+        return Ok(());
+    };
+    if recording.failed.is_some() {
+        return Ok(());
+    }
+    let arrived = arrival_time(socket)?;
+    let added = recording.packets.add(packet, arrived, SystemTime::now());
+    recording.failed = added.err();
+    Ok(())
 }
 
 fn finish_recording(recording: Recording) -> Result<String, PcapError> {
@@ -217,40 +258,7 @@ fn finish_recording(recording: Recording) -> Result<String, PcapError> {
 mod tests {
     use super::*;
     use pretty_assertions::assert_eq;
-    use step_01_socket::pcap::{HEADER_LEN, RECORD_HEADER_LEN};
-
-    fn args(line: &str) -> Vec<String> {
-        line.split_whitespace().map(str::to_owned).collect()
-    }
-
-    #[test]
-    fn pcap_is_taken_out_of_any_mode() {
-        let (pcap, rest) = take_pcap_option(args("--pcap /tmp/e.pcap -v")).unwrap();
-        assert_eq!(pcap, Some(PathBuf::from("/tmp/e.pcap")));
-        assert_eq!(rest, args("-v"));
-        let (pcap, rest) =
-            take_pcap_option(args("client 127.0.0.1 --pcap=c.pcap --count 3"))
-                .unwrap();
-        assert_eq!(pcap, Some(PathBuf::from("c.pcap")));
-        assert_eq!(rest, args("client 127.0.0.1 --count 3"));
-        let (pcap, rest) = take_pcap_option(args("server 127.0.0.1")).unwrap();
-        assert_eq!(pcap, None);
-        assert_eq!(rest, args("server 127.0.0.1"));
-    }
-
-    #[test]
-    fn pcap_needs_one_file_name() {
-        let error = |line| take_pcap_option(args(line)).unwrap_err().to_string();
-        assert_eq!(error("server --pcap"), "--pcap needs a file name");
-        assert_eq!(error("--pcap="), "--pcap needs a file name");
-        assert_eq!(
-            error("--pcap a.pcap --pcap b.pcap"),
-            "--pcap is given twice: give it once"
-        );
-        // Not --pcap: left to the mode's parser, which names it.
-        let (pcap, rest) = take_pcap_option(args("--pcapx")).unwrap();
-        assert_eq!((pcap, rest), (None, args("--pcapx")));
-    }
+    use support::pcap::{HEADER_LEN, RECORD_HEADER_LEN};
 
     /// `ms` milliseconds after 2023-11-14 22:13:20 UTC.
     fn at(ms: u64) -> SystemTime {

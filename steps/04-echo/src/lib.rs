@@ -6,39 +6,35 @@
 //!
 //! Everything here is free of I/O, so it can be tested without privileges:
 //! - [`args`] turns the command line into a [`Mode`] or a usage
-//!   error;
+//!   error (lexopt splits it into options and values, `support::args` words
+//!   the errors);
 //! - [`protocol`] holds the two plain state machines, [`Server`] and [`Client`]:
-//!   bytes read and the time go in, segments to write and events to print come
-//!   out;
+//!   bytes read and the time go in, typed events come out, with the segments
+//!   to write among them, and the demo's lines as their `Display`;
+//! - [`report`] says what the echo did: the demo prints it, the bench only
+//!   notes the time;
 //! - [`stats`] counts what each side ignored, and why;
-//! - [`advice`] adds the likely cause and the fix to a failed system call.
 //! - [`exercises`] holds the chapter's exercises; the binary does not use them.
 //!
 //! The exceptions to "free of I/O": [`echo_loop`] is the echo itself, raw
 //! sockets, one epoll set, a timerfd and a signalfd driving these machines,
 //! with [`capture`] recording its reads for `--pcap`; the binary
-//! (`src/main.rs`) chooses what to run, and step 5 runs the same loop with its
-//! filter. And [`bench`](mod@bench) (with [`bench_raw`] and
-//! [`bench_kernel`]) measures what a round trip of the raw echo costs next to
-//! the kernel's own TCP, for `step-04-echo bench` and for step 5, which
-//! measures its filtered echo with the same harness.
+//! (`src/main.rs`) chooses what to run. Step 5 runs the same loop with sockets
+//! it filtered, and the workspace's `workbook-bench` crate runs it with
+//! nothing printed, to measure what a round trip costs.
 
-pub mod advice;
 pub mod args;
-pub mod bench;
-pub mod bench_kernel;
-pub mod bench_raw;
 pub mod capture;
 pub mod echo_loop;
 /// Exercises: starters to edit, checked by `tests/exercises.rs`.
 pub mod exercises;
 pub mod protocol;
+pub mod report;
 pub mod stats;
 
 pub use args::{Mode, UsageError};
-pub use bench::BenchOptions;
 pub use protocol::{
-    Client, ClientConfig, ClientEvent, Ignored, Lost, Outgoing, Overdue, Resend,
-    Server, ServerOutcome,
+    Client, ClientConfig, ClientEvent, Ignored, Ignoring, Lost, Outgoing, Overdue,
+    Resend, Server, ServerEvent,
 };
-pub use stats::IgnoredCounts;
+pub use stats::{IgnoredCounts, Reason};

@@ -6,8 +6,9 @@
 //! a signalfd (SIGINT and SIGTERM, blocked as the first thing `main` does).
 //! What a read means and what to send back is the business of the state
 //! machines in the library (`Server`, `Client`); the loop that moves bytes
-//! between them and the kernel is the library's `Echo` (`echo_loop.rs`). This
-//! file chooses what to run, and how the program ends.
+//! between them and the kernel is the library's `Echo` (`echo_loop.rs`), and
+//! `Print` prints what they do. This file chooses what to run, and how the
+//! program ends.
 //!
 //! With no arguments, a demo: both sides in one process and one epoll set, in a
 //! private network namespace. `server` and `client` run one side each in the
@@ -16,42 +17,27 @@
 //! With `--pcap FILE`, every packet the sockets read goes to FILE as well (see
 //! the library's `capture.rs`), for Wireshark or tshark.
 //!
-//! `bench` measures the raw echo against the kernel's TCP, in a private
-//! network namespace, with the library's harness (`bench.rs`).
+//! What all this costs next to the kernel's own TCP is measured by the
+//! workspace's `workbook-bench` crate, with these same machines and loop.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use nix::sys::signal::Signal;
-use step_01_socket::netns::enter_private_namespace;
 use step_02_bind_connect::{CLIENT, SERVER};
 use step_03_epoll::Signals;
-use step_04_echo::UsageError;
-use step_04_echo::advice::advice;
 use step_04_echo::args::{self, Mode, SYNOPSIS, USAGE};
-use step_04_echo::bench::{self, BenchOptions, Ratio};
-use step_04_echo::capture::{self, Capture, take_pcap_option};
-use step_04_echo::echo_loop::{Echo, NoHooks};
+use step_04_echo::capture::{self, Capture};
+use step_04_echo::echo_loop::Echo;
+use step_04_echo::report::Print;
+use support::program::{
+    enter_private_network, exit_quietly_on_broken_pipe, fail, fail_with_advice,
+    usage_error,
+};
 
 /// What server and client modes say first: they use the namespace they are
 /// started in, and a raw socket there reads all of its TCP traffic.
 const CURRENT_NAMESPACE: &str = "namespace: the current one (server and client \
      modes); a raw socket here reads every TCP segment in it, other programs' too";
-
-/// The mode, and the file `--pcap` names if it is given.
-fn parse_command_line() -> Result<(Mode, Option<PathBuf>), UsageError> {
-    // args_os: an argument that is not UTF-8 is an unknown one, not a panic.
-    let args = std::env::args_os().skip(1);
-    let args = args.map(|arg| arg.to_string_lossy().into_owned());
-    let (pcap, rest) = take_pcap_option(args)?;
-    let mode = args::parse(rest)?;
-    if matches!(mode, Mode::Bench(_)) && pcap.is_some() {
-        return Err(UsageError(
-            "--pcap does not apply to bench: it prints figures, not packets".into(),
-        ));
-    }
-    Ok((mode, pcap))
-}
 
 fn main() -> ExitCode {
     // ANCHOR: block_signals
@@ -61,23 +47,18 @@ fn main() -> ExitCode {
     // loop reads it, and the program stops with its summary, exit 0.
     let signals = match Signals::new(&[Signal::SIGINT, Signal::SIGTERM]) {
         Ok(signals) => signals,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
+        Err(error) => return fail(error),
     };
     // ANCHOR_END: block_signals
-    step_01_socket::exit_quietly_on_broken_pipe();
-    let (mode, pcap) = match parse_command_line() {
+    exit_quietly_on_broken_pipe();
+    // args_os: an argument that is not UTF-8 is an unknown one, not a panic.
+    let (mode, pcap) = match args::parse(std::env::args_os().skip(1)) {
         Ok((Mode::Help, _)) => {
             println!("{SYNOPSIS}\n\n{USAGE}\n\n{}", capture::USAGE);
             return ExitCode::SUCCESS;
         }
         Ok(parsed) => parsed,
-        Err(error) => {
-            eprintln!("error: {error}\n\n{SYNOPSIS}");
-            return ExitCode::from(2);
-        }
+        Err(error) => return usage_error(error, SYNOPSIS),
     };
     // ANCHOR: pcap_create
     // The capture file before anything else: a path that cannot be written
@@ -86,10 +67,7 @@ fn main() -> ExitCode {
         None => Capture::off(),
         Some(path) => match Capture::create(&path) {
             Ok(capture) => capture,
-            Err(error) => {
-                eprintln!("error: --pcap: {error}");
-                return ExitCode::FAILURE;
-            }
+            Err(error) => return fail(format_args!("--pcap: {error}")),
         },
     };
     // ANCHOR_END: pcap_create
@@ -100,22 +78,18 @@ fn main() -> ExitCode {
         Mode::Demo { client, verbose } => {
             // First thing, while the process has one thread: a network of our
             // own, even as root. The demo never touches the host's network.
-            match enter_private_namespace() {
-                Ok(namespace) => println!("{namespace}"),
-                Err(error) => {
-                    eprint!("error: {error}");
-                    return ExitCode::FAILURE;
-                }
+            if let Err(exit) = enter_private_network() {
+                return exit;
             }
             let (server, client) =
                 (Some((SERVER, CLIENT)), Some((CLIENT, SERVER, client)));
-            Echo::new(signals, server, client, verbose, capture, NoHooks)
+            Echo::open(signals, server, client, capture, Print { verbose })
                 .and_then(Echo::run)
         }
-        Mode::Bench(options) => return bench(signals, &options),
         Mode::Server { me, peer, verbose } => {
             println!("{CURRENT_NAMESPACE}");
-            Echo::new(signals, Some((me, peer)), None, verbose, capture, NoHooks)
+            let server = Some((me, peer));
+            Echo::open(signals, server, None, capture, Print { verbose })
                 .and_then(Echo::run)
         }
         Mode::Client {
@@ -126,38 +100,14 @@ fn main() -> ExitCode {
         } => {
             println!("{CURRENT_NAMESPACE}");
             let client = Some((me, peer, client));
-            Echo::new(signals, None, client, verbose, capture, NoHooks)
+            Echo::open(signals, None, client, capture, Print { verbose })
                 .and_then(Echo::run)
         }
     };
     // ANCHOR_END: modes
     match result {
         Ok(code) => code,
-        Err(error) => {
-            eprintln!("error: {error}");
-            if let Some(hint) = advice(&error) {
-                eprintln!("{hint}");
-            }
-            ExitCode::FAILURE
-        }
+        // What failed, and the likely cause and its fix if there is a hint.
+        Err(error) => fail_with_advice(&error),
     }
 }
-
-// ANCHOR: bench
-/// `bench`: the raw echo against the kernel's TCP, in a private network
-/// namespace, each at 12 and 1400 bytes (see `bench.rs` in the library).
-fn bench(signals: Signals, options: &BenchOptions) -> ExitCode {
-    let variants = [bench::RAW, bench::MACHINES, bench::KERNEL_TCP];
-    let ratios = [
-        Ratio {
-            of: "raw",
-            to: "kernel-tcp",
-        },
-        Ratio {
-            of: "raw-machines",
-            to: "raw",
-        },
-    ];
-    bench::command(signals, options, &variants, &ratios)
-}
-// ANCHOR_END: bench

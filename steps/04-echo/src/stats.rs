@@ -5,6 +5,51 @@ use std::fmt;
 
 use step_02_bind_connect::Verdict;
 
+/// The name a segment is ignored under: `kernel-rst`, `duplicate`, or a
+/// malformed packet's `malformed:truncated`, ... A plain value, so counting
+/// one more costs no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Reason {
+    name: &'static str,
+    /// What kind of malformed, after a `:`.
+    detail: Option<&'static str>,
+}
+
+impl Reason {
+    /// A reason with one name: `kernel-rst`.
+    pub const fn named(name: &'static str) -> Reason {
+        Reason { name, detail: None }
+    }
+
+    /// A reason and what kind: `malformed:truncated`.
+    pub const fn with_detail(name: &'static str, detail: &'static str) -> Reason {
+        Reason {
+            name,
+            detail: Some(detail),
+        }
+    }
+
+    /// Whether it is written `text`.
+    pub fn is(&self, text: &str) -> bool {
+        match (self.detail, text.split_once(':')) {
+            (None, None) => self.name == text,
+            (Some(detail), Some((name, rest))) => {
+                self.name == name && detail == rest
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.detail {
+            None => f.write_str(self.name),
+            Some(detail) => write!(f, "{}:{detail}", self.name),
+        }
+    }
+}
+
 /// How many received segments a side ignored, per reason (`kernel-rst`,
 /// `own-copy`, `foreign`, `duplicate`, `malformed:truncated`, ...).
 ///
@@ -13,28 +58,32 @@ use step_02_bind_connect::Verdict;
 /// zero or not: a zero says as much as a count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IgnoredCounts {
-    counts: BTreeMap<String, u64>,
+    counts: BTreeMap<Reason, u64>,
 }
 
 impl Default for IgnoredCounts {
     fn default() -> IgnoredCounts {
         let counts = [Verdict::KernelReset, Verdict::OwnCopy, Verdict::Foreign]
             .into_iter()
-            .map(|verdict| (verdict.reason().to_owned(), 0))
+            .map(|verdict| (Reason::named(verdict.reason()), 0))
             .collect();
         IgnoredCounts { counts }
     }
 }
 
 impl IgnoredCounts {
-    /// Counts one more segment ignored for `reason`.
-    pub fn add(&mut self, reason: &str) {
-        *self.counts.entry(reason.to_owned()).or_insert(0) += 1;
+    /// Counts one more segment ignored for `reason`. Only a reason seen for
+    /// the first time takes memory.
+    pub fn add(&mut self, reason: Reason) {
+        *self.counts.entry(reason).or_insert(0) += 1;
     }
 
-    /// How many were ignored for `reason`.
+    /// How many were ignored for the reason written `reason`.
     pub fn get(&self, reason: &str) -> u64 {
-        self.counts.get(reason).copied().unwrap_or(0)
+        self.counts
+            .iter()
+            .find(|(counted, _)| counted.is(reason))
+            .map_or(0, |(_, count)| *count)
     }
 
     /// How many were ignored in all.
@@ -72,15 +121,17 @@ mod tests {
     #[test]
     fn counts_each_reason_and_prints_them_sorted() {
         let mut counts = IgnoredCounts::default();
-        counts.add("own-copy");
-        counts.add("malformed:truncated");
-        counts.add("kernel-rst");
-        counts.add("kernel-rst");
+        counts.add(Reason::named("own-copy"));
+        counts.add(Reason::with_detail("malformed", "truncated"));
+        counts.add(Reason::named("kernel-rst"));
+        counts.add(Reason::named("kernel-rst"));
         assert_eq!(
             counts.to_string(),
             "foreign 0, kernel-rst 2, malformed:truncated 1, own-copy 1"
         );
         assert_eq!(counts.get("kernel-rst"), 2);
+        assert_eq!(counts.get("malformed:truncated"), 1);
+        assert_eq!(counts.get("malformed"), 0);
         assert_eq!(counts.get("duplicate"), 0);
         assert_eq!(counts.total(), 4);
     }

@@ -7,14 +7,14 @@ mod common;
 
 use std::process::Command;
 
-use common::{
-    BIN, Finished, Injector, Running, command, ipv4_with_options, nft,
-    nft_installed, run,
-};
+use common::{BIN, command};
 use nix::sys::signal::Signal;
 use step_01_socket::SeqNumber;
-use step_01_socket::testing::{in_private_network, with_ipv4_header};
 use step_02_bind_connect::{CLIENT, REQUEST, SERVER};
+use testkit::{
+    Finished, Injector, Running, in_private_network, ipv4_with_options, nft,
+    nft_installed, run, with_ipv4_header,
+};
 
 /// The demo's first line says whose namespace it made, which differs between
 /// root ("a private network namespace ...") and an ordinary user ("uid N runs
@@ -236,8 +236,8 @@ fn hostile_input() {
 #[test]
 fn privileges_line_after_sudo() {
     let test = "privileges_line_after_sudo";
-    if !step_01_socket::testing::is_root() {
-        step_01_socket::testing::skip(
+    if !testkit::is_root() {
+        testkit::skip(
             test,
             "needs root: its subject is root giving itself up after sudo; \
              the README's root-only command runs it through sudo",
@@ -263,8 +263,8 @@ fn privileges_line_after_sudo() {
 #[test]
 fn capture_table() {
     let test = "capture_table";
-    let Some(tshark) = step_01_socket::testing::find_program("tshark") else {
-        step_01_socket::testing::skip(
+    let Some(tshark) = testkit::find_program("tshark") else {
+        testkit::skip(
             test,
             "`tshark` is not installed (Debian: apt-get install \
              --no-install-recommends tshark; .ci/run installs it)",

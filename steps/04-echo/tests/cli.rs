@@ -6,7 +6,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{BIN, run};
+use common::BIN;
+use testkit::run;
 
 #[test]
 fn help_documents_every_option() {

@@ -6,9 +6,12 @@ mod common;
 
 use std::process::Command;
 
-use common::{BIN, Finished, Running, command, have, run, shell};
+use common::{BIN, command};
 use nix::sys::signal::Signal;
-use step_01_socket::testing::{self, PublicCopy, in_private_network, skip};
+use testkit::{
+    Finished, PublicCopy, Running, find_program, in_private_network, run, shell,
+    skip,
+};
 
 /// The count after `reason ` in a summary's `ignored` line, e.g. `foreign 3`.
 fn ignored(output: &Finished, role: &str, reason: &str) -> u64 {
@@ -90,7 +93,7 @@ fn demo_exchanges_five_messages() {
 #[test]
 fn demo_runs_without_root_in_a_user_namespace() {
     let test = "demo_runs_without_root_in_a_user_namespace";
-    if !testing::is_root() {
+    if !testkit::is_root() {
         skip(
             test,
             "needs root: it switches to uid 65534 to start the demo as another \
@@ -227,7 +230,7 @@ fn server_and_client_on_different_addresses() {
 #[test]
 fn kernel_tcp_on_another_port_is_counted_as_foreign() {
     let test = "kernel_tcp_on_another_port_is_counted_as_foreign";
-    if !have("bash") {
+    if find_program("bash").is_none() {
         skip(
             test,
             "bash is not installed (its /dev/tcp makes the traffic)",
@@ -383,7 +386,7 @@ fn unshare_refused(test: &str, output: &Finished) -> bool {
 #[test]
 fn lo_down_is_reported_clearly() {
     let test = "lo_down_is_reported_clearly";
-    if !have("unshare") {
+    if find_program("unshare").is_none() {
         skip(test, "unshare is not installed");
         return;
     }
@@ -414,7 +417,7 @@ fn lo_down_is_reported_clearly() {
 #[test]
 fn without_cap_net_raw_server_mode_prints_the_remedies() {
     let test = "without_cap_net_raw_server_mode_prints_the_remedies";
-    if !have("unshare") {
+    if find_program("unshare").is_none() {
         skip(test, "unshare is not installed");
         return;
     }
@@ -442,7 +445,7 @@ fn without_cap_net_raw_server_mode_prints_the_remedies() {
 #[test]
 fn demo_where_namespaces_are_refused_says_which() {
     let test = "demo_where_namespaces_are_refused_says_which";
-    if !have("unshare") || !have("setpriv") {
+    if find_program("unshare").is_none() || find_program("setpriv").is_none() {
         skip(test, "unshare or setpriv (util-linux) is not installed");
         return;
     }

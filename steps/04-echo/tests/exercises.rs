@@ -18,13 +18,13 @@ use step_01_socket::{
     SeqNumber, TcpFlags, annotate_packet, annotate_segment, parse_received,
 };
 use step_02_bind_connect::{CLIENT, REQUEST, SERVER};
-use step_04_echo::ServerOutcome;
+use step_04_echo::ServerEvent;
 use step_04_echo::exercises::SECOND_CLIENT;
 use step_04_echo::exercises::match_by_ack::Requests;
 use step_04_echo::exercises::reversed_reply::ReversingServer;
 use step_04_echo::exercises::second_client::TwoClients;
 
-/// What a raw socket reads: see `testing::segment_as_read`.
+/// What a raw socket reads: see `testkit::segment_as_read`.
 fn read(
     src: SocketAddrV4,
     dst: SocketAddrV4,
@@ -33,7 +33,7 @@ fn read(
     flags: TcpFlags,
     payload: &[u8],
 ) -> Vec<u8> {
-    step_01_socket::testing::segment_as_read(src, dst, seq, ack, flags, payload)
+    testkit::segment_as_read(src, dst, seq, ack, flags, payload)
 }
 
 /// A data segment, PSH|ACK, as the workbook's programs send them.
@@ -61,17 +61,17 @@ fn line(bytes: &[u8]) -> String {
 }
 
 /// What a server decided, in one line; the reply's segment, if any.
-fn decision(outcome: ServerOutcome) -> (String, Option<Vec<u8>>) {
-    match outcome {
-        ServerOutcome::Request { reply, .. } => {
-            (format!("  -> wrote {}", reply.summary), Some(reply.segment))
+fn decision(event: ServerEvent<'_>) -> (String, Option<Vec<u8>>) {
+    match event {
+        ServerEvent::Request { reply, .. } => {
+            (format!("  -> wrote {reply}"), Some(reply.segment.to_vec()))
         }
-        ServerOutcome::Resent { reply, .. } => (
-            format!("  -> wrote again {}", reply.summary),
-            Some(reply.segment),
+        ServerEvent::Resent { reply, .. } => (
+            format!("  -> wrote again {reply}"),
+            Some(reply.segment.to_vec()),
         ),
-        ServerOutcome::Ignored { reason, .. } => {
-            (format!("  -> ignored {reason}"), None)
+        ServerEvent::Ignored(ignoring) => {
+            (format!("  -> ignored {}", ignoring.reason), None)
         }
     }
 }

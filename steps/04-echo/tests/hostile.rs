@@ -12,13 +12,15 @@ mod common;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-use common::{Injector, Running, command, ignored, ipv4_with_options};
+use common::{command, ignored};
 use nix::sys::signal::Signal;
-use step_01_socket::testing::{in_private_network, with_ipv4_header};
 use step_01_socket::{
     Family, MAX_PACKET, RawSocket, SeqNumber, annotate_packet, parse_received,
 };
 use step_02_bind_connect::{CLIENT, REPLY, REQUEST, SERVER, bind, connect};
+use testkit::{
+    Injector, Running, in_private_network, ipv4_with_options, with_ipv4_header,
+};
 
 /// The request the workbook's client sends first: 127.0.0.2:50001 >
 /// 127.0.0.1:50000 [P.] seq 1:13 ack 1 "Hello server", checksum right.

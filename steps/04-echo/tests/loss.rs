@@ -18,16 +18,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::{
-    Finished, Running, command, count_after, ignored, nft, nft_installed, run,
-};
+use common::{command, count_after, ignored};
 use nix::errno::Errno;
 use nix::sys::signal::Signal;
-use step_01_socket::testing::in_private_network;
 use step_01_socket::{MAX_PACKET, RawSocket, SeqNumber};
 use step_02_bind_connect::{
     CLIENT, REQUEST, SERVER, data_segment, open_connected, send,
 };
+use testkit::{Finished, Running, in_private_network, nft, nft_installed, run};
 
 /// About one TCP segment in five dropped on output, at random.
 const DROP_20_PERCENT: &str = "table inet loss {

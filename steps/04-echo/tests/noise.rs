@@ -25,10 +25,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use common::{Finished, Running, command, count_after, ignored, run};
+use common::{command, count_after, ignored};
 use nix::sys::signal::Signal;
-use step_01_socket::testing::in_private_network;
 use step_01_socket::{Family, RawSocket};
+use testkit::{Finished, Running, in_private_network, run};
 
 /// Round trips of the echo.
 const ROUND_TRIPS: u64 = 10_000;

@@ -9,15 +9,15 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use step_01_socket::checksum::{PROTO_TCP, fold, pseudo_header};
-use step_01_socket::testing::with_ipv4_header;
 use step_01_socket::{
     SeqNumber, TcpFlags, TcpPacket, TcpRepr, annotate_packet, annotate_segment,
     parse_received,
 };
 use step_02_bind_connect::{CLIENT, SERVER, classify};
 use step_04_echo::{
-    Client, ClientConfig, ClientEvent, Outgoing, Server, ServerOutcome,
+    Client, ClientConfig, ClientEvent, Outgoing, Overdue, Server, ServerEvent,
 };
+use testkit::with_ipv4_header;
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -37,29 +37,44 @@ fn as_read(src: Ipv4Addr, dst: Ipv4Addr, segment: &[u8]) -> Vec<u8> {
     with_ipv4_header(src, dst, 1, segment)
 }
 
+/// A segment a machine wrote, copied out of it: its bytes and its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Written {
+    segment: Vec<u8>,
+    line: String,
+}
+
+impl From<Outgoing<'_>> for Written {
+    fn from(outgoing: Outgoing<'_>) -> Written {
+        Written {
+            segment: outgoing.segment.to_vec(),
+            line: outgoing.to_string(),
+        }
+    }
+}
+
 /// The client's first request, as it writes it.
-fn first_request() -> Outgoing {
+fn first_request() -> Written {
     let t0 = Instant::now();
     let mut client = Client::new(CLIENT, SERVER, config(1), t0);
-    client
-        .poll_send(t0)
-        .expect("the first request is due at once")
+    let request = client.poll_send(t0);
+    request.expect("the first request is due at once").into()
 }
 
 /// The server's reply to the first request, as it writes it.
-fn first_reply() -> Outgoing {
+fn first_reply() -> Written {
     let mut server = Server::new(SERVER, CLIENT);
-    let request = first_request();
-    match server.on_packet(&as_read(*CLIENT.ip(), *SERVER.ip(), &request.segment)) {
-        ServerOutcome::Request { reply, .. } => reply,
+    let request = as_read(*CLIENT.ip(), *SERVER.ip(), &first_request().segment);
+    match server.on_packet(&request) {
+        ServerEvent::Request { reply, .. } => reply.into(),
         other => panic!("the request was not answered: {other:?}"),
     }
 }
 
-fn written(src: SocketAddrV4, dst: SocketAddrV4, outgoing: &Outgoing) -> String {
+fn written(src: SocketAddrV4, dst: SocketAddrV4, outgoing: &Written) -> String {
     let dump = annotate_segment(*src.ip(), *dst.ip(), &outgoing.segment)
         .expect("our own segment parses");
-    format!("{}\n{dump}", outgoing.summary)
+    format!("{}\n{dump}", outgoing.line)
 }
 
 #[test]
@@ -95,7 +110,7 @@ fn kernel_rst_as_the_client_reads_it() {
         src_port: SERVER.port(),
         dst_port: CLIENT.port(),
         seq: SeqNumber(13),
-        ack: SeqNumber(0),
+        ack_number: None,
         flags: TcpFlags::RST,
         window: 0,
         payload: b"",
@@ -107,12 +122,16 @@ fn kernel_rst_as_the_client_reads_it() {
 
     let mut client = Client::new(CLIENT, SERVER, config(1), Instant::now());
     let event = client.on_packet(&bytes, Instant::now());
-    let ClientEvent::Ignored { reason, summary } = event else {
+    let ClientEvent::Ignored(ignoring) = event else {
         panic!("a RST taken for a reply: {event:?}");
     };
     let text = format!(
-        "{}\nignored by the client: {reason}\n{}",
-        summary.unwrap_or_default(),
+        "{}\nignored by the client: {}\n{}",
+        ignoring
+            .packet
+            .map(|packet| packet.summary())
+            .unwrap_or_default(),
+        ignoring.reason,
         annotate_packet(&bytes)
     );
     insta::assert_snapshot!(text);
@@ -133,7 +152,7 @@ fn exchange_transcript() {
             src_port: SERVER.port(),
             dst_port: CLIENT.port(),
             seq: SeqNumber(seq),
-            ack: SeqNumber(0),
+            ack_number: None,
             flags: TcpFlags::RST,
             window: 0,
             payload: b"",
@@ -143,31 +162,37 @@ fn exchange_transcript() {
 
     for (n, at) in [(1, 0), (2, 100), (3, 200)] {
         let now = t0 + at * MS;
-        let request = client.poll_send(now).expect("due");
-        let _ = writeln!(log, "client wrote   {}", request.summary);
-        let outcome = server.on_packet(&to_server(&request.segment));
-        let ServerOutcome::Request { reply, .. } = outcome else {
+        let request = Written::from(client.poll_send(now).expect("due"));
+        let _ = writeln!(log, "client wrote   {}", request.line);
+        let request_read = to_server(&request.segment);
+        let event = server.on_packet(&request_read);
+        let ServerEvent::Request { reply, .. } = event else {
             panic!("request {n} not answered");
         };
-        let _ = writeln!(log, "server wrote   {}", reply.summary);
+        let reply = Written::from(reply);
+        let _ = writeln!(log, "server wrote   {}", reply.line);
         // The kernel resets the request (a RST's seq is the ack it answers);
         // the client counts that and waits on.
         let ack = TcpPacket::new_checked(&request.segment[..])
             .unwrap()
             .ack_number();
-        let event = client.on_packet(&kernel_rst(ack.0), now);
-        assert!(matches!(event, ClientEvent::Ignored { .. }), "{event:?}");
+        let rst = kernel_rst(ack.0);
+        let event = client.on_packet(&rst, now);
+        assert!(matches!(event, ClientEvent::Ignored(_)), "{event:?}");
         if n == 3 {
             let _ = writeln!(log, "(reply 3 lost on the way)");
             continue;
         }
         for copy in 0..if n == 2 { 2 } else { 1 } {
-            let event = client.on_packet(&to_client(&reply.segment), now);
+            let bytes = to_client(&reply.segment);
+            let event = client.on_packet(&bytes, now);
             let line = match event {
-                ClientEvent::Reply {
-                    number, summary, ..
-                } => format!("reply to request {number}: {summary}"),
-                ClientEvent::Ignored { reason, .. } => format!("ignored: {reason}"),
+                ClientEvent::Reply { number, reply, .. } => {
+                    format!("reply to request {number}: {}", reply.summary())
+                }
+                ClientEvent::Ignored(ignoring) => {
+                    format!("ignored: {}", ignoring.reason)
+                }
             };
             let what = if copy == 0 {
                 "client read"
@@ -177,7 +202,7 @@ fn exchange_transcript() {
             let _ = writeln!(log, "{what}    {line}");
         }
     }
-    for lost in client.on_timeout(t0 + 1200 * MS) {
+    while let Some(lost) = client.on_timeout(t0 + 1200 * MS) {
         let _ = writeln!(log, "client         {lost}");
     }
     let _ = writeln!(log, "client: {}", client.summary());
@@ -209,45 +234,44 @@ fn resend_transcript() {
     let to_client = |segment: &[u8]| as_read(*SERVER.ip(), *CLIENT.ip(), segment);
 
     // What the server does with a request that arrives: the reply it writes.
-    let mut serve = |log: &mut String, at: u32, request: &Outgoing| {
-        let reply = match server.on_packet(&to_server(&request.segment)) {
-            ServerOutcome::Request { reply, .. } => {
-                let _ = writeln!(log, "{at:>5}ms server wrote   {}", reply.summary);
+    let mut serve = |log: &mut String, at: u32, request: &Written| {
+        let bytes = to_server(&request.segment);
+        let reply = match server.on_packet(&bytes) {
+            ServerEvent::Request { reply, .. } => {
+                let _ = writeln!(log, "{at:>5}ms server wrote   {reply}");
                 reply
             }
-            ServerOutcome::Resent { reply, .. } => {
+            ServerEvent::Resent { reply, .. } => {
                 let line = format!("(again, request {} resent)", reply.number);
-                let _ = writeln!(
-                    log,
-                    "{at:>5}ms server wrote   {}  {line}",
-                    reply.summary
-                );
+                let _ = writeln!(log, "{at:>5}ms server wrote   {reply}  {line}");
                 reply
             }
             other => panic!("not answered: {other:?}"),
         };
-        reply.segment
+        reply.segment.to_vec()
     };
     let read = |log: &mut String, at: u32, client: &mut Client, reply: &[u8]| {
         let line = match client.on_packet(&to_client(reply), t0 + at * MS) {
             ClientEvent::Reply { number, .. } => {
                 format!("reply to request {number}")
             }
-            ClientEvent::Ignored { reason, .. } => format!("ignored: {reason}"),
+            ClientEvent::Ignored(ignoring) => {
+                format!("ignored: {}", ignoring.reason)
+            }
         };
         let _ = writeln!(log, "{at:>5}ms client read    {line}");
     };
-    let tick = |log: &mut String, at: u32, client: &mut Client| -> Vec<Outgoing> {
+    let tick = |log: &mut String, at: u32, client: &mut Client| -> Vec<Written> {
         let mut written = Vec::new();
-        for overdue in client.on_timeout(t0 + at * MS) {
+        while let Some(overdue) = client.on_timeout(t0 + at * MS) {
             let _ = writeln!(log, "{at:>5}ms client         {overdue}");
-            if let step_04_echo::Overdue::Resend(resend) = overdue {
-                written.push(resend.request);
+            if let Overdue::Resend(resend) = overdue {
+                written.push(resend.request.into());
             }
         }
         if let Some(request) = client.poll_send(t0 + at * MS) {
-            let _ = writeln!(log, "{at:>5}ms client wrote   {}", request.summary);
-            written.push(request);
+            let _ = writeln!(log, "{at:>5}ms client wrote   {request}");
+            written.push(request.into());
         }
         written
     };

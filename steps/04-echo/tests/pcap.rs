@@ -11,13 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use common::{BIN, Finished, Running, command, run};
+use common::{BIN, command};
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use nix::sys::signal::Signal;
 use pcap_file::DataLink;
 use pcap_file::pcap::PcapReader;
-use step_01_socket::testing::in_private_network;
 use step_01_socket::{TcpFlags, parse_received};
+use testkit::{Finished, Running, in_private_network, run};
 
 /// A fresh directory for one test's files, removed on drop.
 struct TempDir(PathBuf);

@@ -8,7 +8,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::process::{Command, Output};
 
-use step_01_socket::testing::{self, PublicCopy, skip, skipped};
+use testkit::{PublicCopy, skip, skipped};
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-04-echo");
 
@@ -19,7 +19,7 @@ const DROPPED: &str = "privileges: dropped to uid 65534 gid 65534 (from sudo); \
 /// Runs the demo in `copy` with `args`, as root would under `sudo` for nobody.
 /// `None` if the test cannot run here, after saying why.
 fn demo_as_sudo(test: &str, copy: &PublicCopy, args: &[&str]) -> Option<Output> {
-    if !testing::is_root() {
+    if !testkit::is_root() {
         skip(
             test,
             "needs root: the test plays sudo by setting SUDO_UID as root",
@@ -32,7 +32,7 @@ fn demo_as_sudo(test: &str, copy: &PublicCopy, args: &[&str]) -> Option<Output> 
         .args(args)
         .env("SUDO_UID", "65534")
         .env("SUDO_GID", "65534");
-    let output = testing::output(&mut command);
+    let output = testkit::output(&mut command);
     eprintln!(
         "--- stdout\n{}--- stderr\n{}",
         String::from_utf8_lossy(&output.stdout),

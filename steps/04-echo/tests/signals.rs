@@ -13,9 +13,10 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{BIN, HANG, Running};
+use common::BIN;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
+use testkit::{HANG, Running};
 
 /// Whether `pid` blocks SIGINT and SIGTERM (the `SigBlk` mask in its
 /// status: bit 1 is SIGINT, bit 14 SIGTERM).

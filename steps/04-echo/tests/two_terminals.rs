@@ -10,9 +10,9 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{BIN, Running, run};
+use common::BIN;
 use nix::sys::signal::Signal;
-use step_01_socket::testing::{NOBODY, PublicCopy, is_root, skip};
+use testkit::{NOBODY, PublicCopy, Running, is_root, run, skip};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/netns.sh");
 
@@ -77,7 +77,7 @@ fn the_script_runs_the_tutorials_two_terminals_without_root() {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let test = "the_script_runs_the_tutorials_two_terminals_without_root";
     for tool in ["unshare", "nsenter", "ip"] {
-        if !common::have(tool) {
+        if testkit::find_program(tool).is_none() {
             return skip(test, &format!("`{tool}` is not installed"));
         }
     }

@@ -128,13 +128,16 @@ fn equals(holds: &Holds, k: u32) -> String {
 
 /// The question `jset #k` asks about what A holds.
 fn any_set(holds: &Holds, k: u32) -> String {
+    const OFFSET: u32 = ipv4::FRAG_OFFSET_MASK as u32;
+    const MF: u32 = ipv4::FLAG_MF as u32;
+    const DF: u32 = ipv4::FLAG_DF as u32;
     match holds {
         Holds::Field(Field::TcpFlags) => format!("{} set?", flag_names(k)),
         Holds::Field(Field::FlagsFragment) => match k {
             FRAGMENT => "a fragment? (MF, or an offset)".to_owned(),
-            0x1fff => "a later fragment? (an offset)".to_owned(),
-            0x2000 => "more fragments? (MF)".to_owned(),
-            0x4000 => "don't fragment? (DF)".to_owned(),
+            OFFSET => "a later fragment? (an offset)".to_owned(),
+            MF => "more fragments? (MF)".to_owned(),
+            DF => "don't fragment? (DF)".to_owned(),
             _ => format!("any of 0x{k:x} set?"),
         },
         Holds::Field(field) => {
@@ -184,7 +187,10 @@ fn comments(program: &[Insn]) -> Vec<String> {
                 "X = IHL * 4: where the TCP header starts".to_owned()
             }
             code::LDXB_MSH => format!("X = 4 * (byte {k} & 0xf)"),
-            code::AND_K if holds == Holds::Field(Field::VersionIhl) && k == 0xf0 => {
+            code::AND_K
+                if holds == Holds::Field(Field::VersionIhl)
+                    && k == u32::from(ipv4::VERSION_MASK) =>
+            {
                 holds = Holds::Version;
                 "A = the version alone (high nibble)".to_owned()
             }

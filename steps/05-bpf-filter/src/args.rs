@@ -1,17 +1,19 @@
 //! The command line: the demo's options, checked before anything is opened.
 //!
-//! The values (`--count`, `--interval`, `--timeout`) mean what they mean in
-//! step 4 and are parsed by step 4's own parser; this module only makes sure
-//! nothing else is given, since this program has no server or client mode.
+//! The options (`--count`, `--interval`, `--timeout`, ...) are step 4's and
+//! mean what they mean there: step 4's parser reads them. This module only
+//! makes sure nothing else is given, since this program has no server or
+//! client mode.
 
+use std::ffi::OsString;
 use step_02_bind_connect::{CLIENT, SERVER};
-use step_04_echo::args::{self as echo_args, Mode};
-use step_04_echo::{BenchOptions, ClientConfig, UsageError};
+
+use step_04_echo::args::{self as echo_args, Given, Mode};
+use step_04_echo::{ClientConfig, UsageError};
 
 /// The first lines of [`USAGE`], printed after a usage error.
 pub const SYNOPSIS: &str = "\
 usage: step-05-bpf-filter [--count N] [--interval T] [--timeout T] [--tries N] [-v]
-       step-05-bpf-filter bench [--count N] [--no-pin] [--json]
        step-05-bpf-filter --help";
 
 /// The text `--help` prints (after [`SYNOPSIS`]).
@@ -41,31 +43,11 @@ options (the client's, as in step 4's demo):
                   filter in place there should be none)
   -h, --help      this text
 
-`bench` measures what the filter is worth, in a private network namespace of
-its own: step 4's raw echo (both sides in this process, the server on a
-thread, one request in flight), the same echo with the filter attached to
-each raw socket, and the kernel's TCP doing the same echo (SOCK_STREAM on
-127.0.0.1, epoll, TCP_NODELAY), each with 12-byte and 1400-byte payloads. For
-each configuration it prints round trips per second, the 50th and 99th
-percentile of one round trip's time in microseconds, the client's wake-ups
-(epoll_wait returns) per round trip, and the RSTs read by both ends' raw
-sockets per round trip; then the ratios of round trips per second, filtered
-over unfiltered first, all from the same run. Build it with --release.
-options for bench:
-  --count N       round trips measured per configuration (default 100000,
-                  at most 10000000), after 1000 that are not counted
-  --no-pin        let the scheduler place the two ends; by default both run
-                  on one CPU (on a virtual machine a wake-up that crosses
-                  CPUs can cost more than a whole round trip)
-  --json          one JSON object per configuration, one per line (JSON
-                  Lines), fields echo, payload_bytes, round_trips,
-                  round_trips_per_s, p50_us, p99_us, wakeups_per_round_trip,
-                  rsts_per_round_trip, and ratio_to_raw and
-                  ratio_to_kernel_tcp on the raw echoes' lines
+What the filter is worth in time, next to step 4's echo and the kernel's TCP,
+is measured by the workspace's bench: cargo run --release -p workbook-bench
 
 examples:
-  cargo run -p step-05-bpf-filter -- --count 3
-  cargo run --release -p step-05-bpf-filter -- bench";
+  cargo run -p step-05-bpf-filter -- --count 3";
 
 // ANCHOR: command
 /// What to run.
@@ -80,13 +62,9 @@ pub enum Command {
         /// Print ignored segments too.
         verbose: bool,
     },
-    /// The filtered echo measured against step 4's and the kernel's TCP.
-    Bench(BenchOptions),
 }
 // ANCHOR_END: command
 
-/// The options that take no value. Every other option takes one.
-const SWITCHES: [&str; 4] = ["-v", "--verbose", "-h", "--help"];
 /// Step 4's options for its server and client modes: the demo's ends are
 /// fixed.
 const ENDPOINTS: [&str; 4] = ["--addr", "--port", "--peer", "--peer-port"];
@@ -96,46 +74,35 @@ const ENDPOINTS: [&str; 4] = ["--addr", "--port", "--peer", "--peer-port"];
 pub fn parse<I>(args: I) -> Result<Command, UsageError>
 where
     I: IntoIterator,
-    I::Item: Into<String>,
+    I::Item: Into<OsString>,
 {
-    let args: Vec<String> = args.into_iter().map(Into::into).collect();
-    // `bench` and its options: step 4's, checked by step 4's parser.
-    if args.first().is_some_and(|first| first == "bench") {
-        return match echo_args::parse(args)? {
-            Mode::Bench(options) => Ok(Command::Bench(options)),
-            _ => Ok(Command::Help),
-        };
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // Step 4's options, as step 4 reads them: only the values are left to
+    // check, by step 4's parser below. An unknown option is its first error.
+    let given = Given::collect(args.iter().cloned())?;
+    if let Some(word) = given.words.first() {
+        return Err(UsageError(format!(
+            "unexpected argument {word:?}: this program runs the demo and takes \
+             options only"
+        )));
     }
-    let mut rest = args.iter();
-    while let Some(arg) = rest.next() {
-        // `--count=3` and `--count 3` mean the same.
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, _)) if name.starts_with("--") => (name, true),
-            _ => (arg.as_str(), false),
-        };
-        if !name.starts_with('-') {
-            return Err(UsageError(format!(
-                "unexpected argument {arg:?}: this program runs the demo and \
-                 takes options only"
-            )));
-        }
-        if ENDPOINTS.contains(&name) {
-            return Err(UsageError(format!(
-                "{name}: the demo's ends are fixed, {SERVER} and {CLIENT}"
-            )));
-        }
-        if !SWITCHES.contains(&name) && !inline {
-            // Its value, checked below by step 4's parser.
-            rest.next();
-        }
+    if let Some(name) = given.first_given(&ENDPOINTS) {
+        return Err(UsageError(format!(
+            "{name}: the demo's ends are fixed, {SERVER} and {CLIENT}"
+        )));
+    }
+    if given.pcap_file().is_some() {
+        return Err(UsageError(
+            "--pcap is step 4's: this program writes no capture".to_owned(),
+        ));
     }
     match echo_args::parse(args)? {
-        Mode::Help => Ok(Command::Help),
-        Mode::Demo { client, verbose } => Ok(Command::Demo { client, verbose }),
-        // Only a mode word leads there, and none got past the loop above.
-        Mode::Server { .. } | Mode::Client { .. } | Mode::Bench(_) => Err(
-            UsageError("this program has no server or client mode".to_owned()),
-        ),
+        (Mode::Help, _) => Ok(Command::Help),
+        (Mode::Demo { client, verbose }, _) => Ok(Command::Demo { client, verbose }),
+        // Only a mode word leads there, and none got past the check above.
+        (Mode::Server { .. } | Mode::Client { .. }, _) => Err(UsageError(
+            "this program has no server or client mode".to_owned(),
+        )),
     }
 }
 
@@ -191,34 +158,6 @@ mod tests {
     }
 
     #[test]
-    fn bench_takes_step_4s_bench_options() {
-        assert_eq!(
-            parse(["bench"]),
-            Ok(Command::Bench(BenchOptions::default()))
-        );
-        assert_eq!(
-            parse(["bench", "--count", "200", "--no-pin", "--json"]),
-            Ok(Command::Bench(BenchOptions {
-                count: 200,
-                pin: false,
-                json: true
-            }))
-        );
-        assert_eq!(parse(["bench", "--help"]), Ok(Command::Help));
-        assert_eq!(
-            error(&["bench", "--interval", "0"]),
-            "unknown option \"--interval\" for bench (it takes --count, --no-pin, \
-             --json)"
-        );
-        assert_eq!(
-            error(&["bench", "--count", "0"]),
-            "--count: \"0\" is not a whole number from 1 to 10000000"
-        );
-        // The mode word comes first, as in step 4.
-        assert_eq!(error(&["--json", "bench"]), "unknown option \"--json\"");
-    }
-
-    #[test]
     fn anything_else_is_a_usage_error() {
         assert_eq!(
             error(&["server"]),
@@ -244,5 +183,9 @@ mod tests {
             "--count: \"0\" is not a whole number of at least 1"
         );
         assert_eq!(error(&["--interval"]), "--interval needs a value");
+        assert_eq!(
+            error(&["--pcap", "x.pcap"]),
+            "--pcap is step 4's: this program writes no capture"
+        );
     }
 }

@@ -21,8 +21,10 @@ pub const REJECT: u32 = 0;
 
 /// The IPv4 "more fragments" flag and the 13-bit fragment offset: either one
 /// set means the packet is a piece of a larger one, whose ports may not even
-/// be in it.
-pub const FRAGMENT: u32 = ipv4::FLAG_MF as u32 | 0x1fff;
+/// be in it. It is step 1's [`ipv4::FRAGMENT_MASK`], the bits by which
+/// `Ipv4Repr::parse` (and so `parse_received`) refuses a fragment: the
+/// filter and the parser refuse the same packets.
+pub const FRAGMENT: u32 = ipv4::FRAGMENT_MASK as u32;
 
 /// A byte offset of a header field, as the 32-bit `k` of an instruction.
 pub const fn at(offset: usize) -> u32 {
@@ -44,8 +46,8 @@ pub fn echo_filter(me: SocketAddrV4, peer: SocketAddrV4) -> Vec<Insn> {
 
     // The IPv4 header, from offset 0.
     asm.push(Insn::ldb(at(VER_IHL)));
-    asm.push(Insn::and(0xf0));
-    asm.jeq(0x40, NEXT, reject);
+    asm.push(Insn::and(ipv4::VERSION_MASK.into()));
+    asm.jeq(u32::from(ipv4::VERSION << 4), NEXT, reject);
     asm.push(Insn::ldb(at(PROTOCOL)));
     asm.jeq(PROTO_TCP.into(), NEXT, reject);
     asm.push(Insn::ldh(at(FLAGS_FRAG.start)));

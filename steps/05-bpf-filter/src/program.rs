@@ -331,13 +331,13 @@ mod tests {
         asm.push(Insn::ldb(9));
         asm.jeq(6, NEXT, reject);
         asm.push(Insn::ldh(6)); // one more test before the verdicts
-        asm.jset(0x3fff, reject, NEXT);
+        asm.jset(crate::FRAGMENT, reject, NEXT);
         asm.push(Insn::ret(65535));
         asm.bind(reject);
         asm.push(Insn::ret(0));
         let program = asm.finish().unwrap();
         assert_eq!(program[1], Insn::jeq(6, 0, 3));
-        assert_eq!(program[3], Insn::jset(0x3fff, 1, 0));
+        assert_eq!(program[3], Insn::jset(crate::FRAGMENT, 1, 0));
     }
 
     #[test]

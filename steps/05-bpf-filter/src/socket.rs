@@ -10,36 +10,52 @@
 //! a raw socket, or a Unix datagram socket in a test that needs no
 //! privileges. They take anything that has a file descriptor.
 
+use std::net::SocketAddrV4;
 use std::os::fd::{AsFd, AsRawFd};
 
 use nix::errno::Errno;
 use nix::sys::socket::{self, MsgFlags};
 use step_01_socket::SysError;
 
+use crate::filter::{REJECT, echo_filter};
 use crate::insn::Insn;
 
-/// `setsockopt(SOL_SOCKET, option, &value, sizeof(int))`.
-fn set_int(
-    socket: &impl AsFd,
-    option: libc::c_int,
-    call: &str,
-    value: libc::c_int,
-) -> Result<(), SysError> {
-    // SAFETY: the fd is borrowed, so open for the call; the pointer and length
-    // describe one c_int that lives until the call returns, as these integer
-    // options expect.
-    let ret = unsafe {
-        libc::setsockopt(
-            socket.as_fd().as_raw_fd(),
-            libc::SOL_SOCKET,
-            option,
-            (&value as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    Errno::result(ret)
-        .map(drop)
-        .map_err(|e| SysError::new(call, e))
+/// The filter options, typed with nix's own macro: it writes the
+/// `setsockopt` call, its `unsafe` and the pointer and length of the value,
+/// once for every option, so no code here does. (nix 0.32 has none of these
+/// three.)
+///
+/// Private, because [`options::AttachFilter`]'s value, a `sock_fprog`, holds a
+/// raw pointer to the instructions: [`attach`] is the only code that sets it,
+/// always to a program that outlives the call.
+mod options {
+    // The macro calls itself and its setter half by their bare names.
+    use nix::{setsockopt_impl, sockopt_impl};
+
+    sockopt_impl!(
+        /// `SO_ATTACH_FILTER`: a classic BPF program, which the kernel copies.
+        AttachFilter,
+        SetOnly,
+        libc::SOL_SOCKET,
+        libc::SO_ATTACH_FILTER,
+        libc::sock_fprog
+    );
+    sockopt_impl!(
+        /// `SO_DETACH_FILTER`: the int passed is not looked at.
+        DetachFilter,
+        SetOnly,
+        libc::SOL_SOCKET,
+        libc::SO_DETACH_FILTER,
+        libc::c_int
+    );
+    sockopt_impl!(
+        /// `SO_LOCK_FILTER`: a boolean, passed as an int.
+        LockFilter,
+        SetOnly,
+        libc::SOL_SOCKET,
+        libc::SO_LOCK_FILTER,
+        bool
+    );
 }
 
 // ANCHOR: attach
@@ -56,29 +72,20 @@ pub fn attach(socket: &impl AsFd, program: &[Insn]) -> Result<(), SysError> {
         "setsockopt(SO_ATTACH_FILTER, {} instructions)",
         program.len()
     );
-    let Ok(len) = u16::try_from(program.len()) else {
-        return Err(SysError::new(call, Errno::EINVAL));
-    };
+    // The length field has 16 bits. A longer program is far over the
+    // kernel's limit (BPF_MAXINSNS, 4096, which a length of 65535 exceeds
+    // too), so it is described as 65535 instructions: the kernel's EINVAL to
+    // that is its answer to this program, and none is made up here.
+    let len = u16::try_from(program.len()).unwrap_or(u16::MAX);
     let mut filter: Vec<libc::sock_filter> =
         program.iter().map(|&insn| insn.into()).collect();
+    // `filter` holds at least `len` instructions and outlives the call; the
+    // kernel copies them and keeps no pointer into our memory.
     let fprog = libc::sock_fprog {
         len,
         filter: filter.as_mut_ptr(),
     };
-    // SAFETY: the fd is borrowed, so open for the call; `fprog` points at `len`
-    // sock_filter structs in `filter`, which outlives the call; the kernel
-    // copies the program and keeps no pointer into our memory.
-    let ret = unsafe {
-        libc::setsockopt(
-            socket.as_fd().as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_ATTACH_FILTER,
-            (&fprog as *const libc::sock_fprog).cast(),
-            size_of::<libc::sock_fprog>() as libc::socklen_t,
-        )
-    };
-    Errno::result(ret)
-        .map(drop)
+    socket::setsockopt(socket, options::AttachFilter, &fprog)
         .map_err(|e| SysError::new(call, e))
 }
 // ANCHOR_END: attach
@@ -88,31 +95,26 @@ pub fn attach(socket: &impl AsFd, program: &[Insn]) -> Result<(), SysError> {
 /// replaced or removed (both fail with EPERM) for as long as the socket
 /// lives. Nothing can unlock it.
 pub fn lock_filter(socket: &impl AsFd) -> Result<(), SysError> {
-    set_int(
-        socket,
-        libc::SO_LOCK_FILTER,
-        "setsockopt(SO_LOCK_FILTER, 1)",
-        1,
-    )
+    socket::setsockopt(socket, options::LockFilter, &true)
+        .map_err(|e| SysError::new("setsockopt(SO_LOCK_FILTER, 1)", e))
 }
 // ANCHOR_END: lock
 
 /// `setsockopt(SO_DETACH_FILTER)`: removes the filter; the socket reads
 /// everything again. ENOENT if none is attached, EPERM if it is locked.
 pub fn detach(socket: &impl AsFd) -> Result<(), SysError> {
-    set_int(
-        socket,
-        libc::SO_DETACH_FILTER,
-        "setsockopt(SO_DETACH_FILTER)",
-        0,
-    )
+    socket::setsockopt(socket, options::DetachFilter, &0)
+        .map_err(|e| SysError::new("setsockopt(SO_DETACH_FILTER)", e))
 }
 
 /// `getsockopt(SO_GET_FILTER)`: the classic program the kernel holds for
 /// `socket`, as it was attached; empty when none is.
 ///
 /// Unlike most options, the length here counts instructions, not bytes: a
-/// first call with length 0 asks how many there are.
+/// first call with length 0 asks how many there are. That is why this one
+/// calls `libc::getsockopt` itself: nix's getters pass a fixed-size value
+/// whose length is its size in bytes, and check that the kernel wrote exactly
+/// that many.
 pub fn attached(socket: &impl AsFd) -> Result<Vec<Insn>, SysError> {
     let fd = socket.as_fd().as_raw_fd();
     let call = "getsockopt(SO_GET_FILTER)";
@@ -187,3 +189,28 @@ pub fn drain_queued(socket: &impl AsFd) -> Result<usize, SysError> {
     }
 }
 // ANCHOR_END: drain
+
+// ANCHOR: filter_socket
+/// Puts [`echo_filter`]`(me, peer)` on `socket`, a raw
+/// socket bound to `me` and connected to `peer`, and locks it; returns how
+/// many packets were queued before any filter, drained.
+///
+/// What arrived between `socket()` and now was queued unfiltered. First a
+/// program that rejects everything, so that nothing more is queued; then the
+/// queue is drained: exactly what came before any filter. From then on the
+/// kernel runs the real program on every packet for this socket before it
+/// queues it: what it rejects never wakes anybody up, and nothing that passes
+/// it can have been drained. Locked, nothing, not even a bug of ours, can
+/// swap or remove it.
+pub fn filter_socket(
+    socket: &impl AsFd,
+    me: SocketAddrV4,
+    peer: SocketAddrV4,
+) -> Result<usize, SysError> {
+    attach(socket, &[Insn::ret(REJECT)])?;
+    let stale = drain_queued(socket)?;
+    attach(socket, &echo_filter(me, peer))?;
+    lock_filter(socket)?;
+    Ok(stale)
+}
+// ANCHOR_END: filter_socket

@@ -99,16 +99,16 @@ impl Wakes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use step_01_socket::testing::with_ipv4_header;
     use step_01_socket::{SeqNumber, TcpFlags, TcpRepr};
     use step_02_bind_connect::{CLIENT, SERVER};
+    use testkit::with_ipv4_header;
 
     fn read(src: SocketAddrV4, dst: SocketAddrV4, flags: TcpFlags) -> Vec<u8> {
         let tcp = TcpRepr {
             src_port: src.port(),
             dst_port: dst.port(),
             seq: SeqNumber(1),
-            ack: SeqNumber(1),
+            ack_number: flags.contains(TcpFlags::ACK).then_some(SeqNumber(1)),
             flags,
             window: 0,
             payload: b"",

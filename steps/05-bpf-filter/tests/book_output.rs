@@ -4,15 +4,13 @@
 
 use std::process::Command;
 
-use step_01_socket::testing;
-
 #[test]
 fn demo() {
     let mut demo = Command::new(env!("CARGO_BIN_EXE_step-05-bpf-filter"));
     // Not through sudo, which would add a `privileges:` line.
     demo.env_remove("SUDO_UID").env_remove("SUDO_GID");
-    let demo = testing::output(&mut demo);
-    if testing::skipped("demo", &demo) {
+    let demo = testkit::output(&mut demo);
+    if testkit::skipped("demo", &demo) {
         return;
     }
     assert!(demo.status.success(), "{demo:?}");

@@ -3,13 +3,13 @@
 
 use std::process::{Command, Output};
 
-use step_01_socket::testing::{self, PublicCopy, skip, skipped};
+use testkit::{PublicCopy, skip, skipped};
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_step-05-bpf-filter");
 
 fn run(args: &[&str]) -> Output {
-    testing::output(Command::new(BIN).args(args))
+    testkit::output(Command::new(BIN).args(args))
 }
 
 fn stdout(output: &Output) -> String {
@@ -93,7 +93,7 @@ fn ping_pong_still_wakes_each_side_once_per_round_trip() {
 #[test]
 fn demo_runs_without_root_in_a_user_namespace() {
     let test = "demo_runs_without_root_in_a_user_namespace";
-    if !testing::is_root() {
+    if !testkit::is_root() {
         skip(
             test,
             "needs root: it switches to uid 65534 to start the demo as another \
@@ -103,7 +103,7 @@ fn demo_runs_without_root_in_a_user_namespace() {
         return;
     }
     let copy = PublicCopy::new(BIN, test);
-    let demo = testing::output(copy.command_as_nobody().args(["--count", "2"]));
+    let demo = testkit::output(copy.command_as_nobody().args(["--count", "2"]));
     if skipped(test, &demo) {
         return;
     }

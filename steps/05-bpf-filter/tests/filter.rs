@@ -148,6 +148,45 @@ fn the_filter_accepts_exactly_what_classify_calls_from_peer() {
     assert_eq!((checked, accepted), (2 * 3 * 3 * 3 * 3 * 5 * 2, 2 * 2 * 3));
 }
 
+/// Step 1's `parse_received` and the filter refuse the same fragments: the
+/// peer's request with every combination of the DF and MF flags and a few
+/// offsets (the first, the last, one of each bit), with and without IP
+/// options, is accepted by the filter exactly when it parses. Both test the
+/// bits of `ipv4::FRAGMENT_MASK`; DF is not among them.
+#[test]
+fn the_filter_and_parse_received_agree_on_fragments() {
+    use step_01_socket::ParseError;
+    use step_01_socket::ipv4::{FLAG_DF, FLAG_MF, FRAG_OFFSET_MASK, FRAGMENT_MASK};
+    let program = echo_filter(SERVER, CLIENT);
+    let request = data(CLIENT, SERVER, 1, 1, REQUEST);
+    let offsets = (0..13).map(|bit| 1u16 << bit).chain([0, FRAG_OFFSET_MASK]);
+    let (mut whole, mut pieces) = (0, 0);
+    for offset in offsets {
+        for flags in [0, FLAG_DF, FLAG_MF, FLAG_DF | FLAG_MF] {
+            let flags_frag = flags | offset;
+            let plain = common::edited(&request, |ip| ip.set_flags_frag(flags_frag));
+            for bytes in [with_ip_options(&plain), plain] {
+                let parsed = parse_received(&bytes);
+                let accepted = run(&program, &bytes) != REJECT;
+                assert_eq!(
+                    accepted,
+                    parsed.is_ok(),
+                    "0x{flags_frag:04x}: {parsed:?}"
+                );
+                let fragment = flags_frag & FRAGMENT_MASK != 0;
+                if fragment {
+                    assert!(matches!(parsed, Err(ParseError::Fragment { .. })));
+                    pieces += 1;
+                } else {
+                    whole += 1;
+                }
+            }
+        }
+    }
+    // Offset 0 with DF or nothing, twice each: the only whole packets.
+    assert_eq!((whole, pieces), (4, 15 * 4 * 2 - 4));
+}
+
 /// A filter that reads the ports at fixed offsets 20 and 22 (as if the IPv4
 /// header were always 20 bytes) reads IP option bytes as ports when there
 /// are options. The echo filter reads them at X + 0 and X + 2, X = IHL * 4.

@@ -93,16 +93,19 @@ fn the_kernel_cuts_an_accepted_packet_to_the_returned_length() {
     assert_eq!(run(&headers_only, &packet), 40);
 }
 
-/// The kernel's own rules, which `check` applies too: these four programs
-/// are refused by both. (Not the converse: see the `tax` case below.)
+/// The kernel's own rules, which `check` applies too: these five programs
+/// are refused by both. (Not the converse: see the `tax` case below.) The
+/// last is longer than the 16-bit length field can say; the kernel still
+/// answers for it (EINVAL to 65535 instructions), not `attach`.
 #[test]
 fn the_kernel_refuses_these_bad_programs_as_check_does() {
     let ret = Insn::ret(0);
-    let bad: [(&str, Vec<Insn>); 4] = [
+    let bad: [(&str, Vec<Insn>); 5] = [
         ("empty", vec![]),
         ("a jump past the end", vec![Insn::jeq(6, 1, 2), ret, ret]),
         ("no final ret", vec![Insn::ldb(9)]),
         ("too long", vec![ret; MAX_INSNS + 1]),
+        ("too long for the length field", vec![ret; 70_000]),
     ];
     let (_, receiver) = pair();
     for (name, program) in bad {

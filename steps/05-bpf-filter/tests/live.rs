@@ -1,6 +1,6 @@
 //! The filter on real raw sockets, with real kernel RSTs: each test runs its
 //! socket code in a private network namespace of its own
-//! (`testing::in_private_network`), as an ordinary user as well as root.
+//! (`testkit::in_private_network`), as an ordinary user as well as root.
 //! Every packet stays on that namespace's `lo`.
 //!
 //! Each test keeps a witness next to the filtered socket: the same socket
@@ -14,12 +14,12 @@ use std::os::fd::AsRawFd;
 use std::time::Duration;
 
 use nix::errno::Errno;
-use step_01_socket::testing::in_private_network;
 use step_01_socket::{Family, MAX_PACKET, RawSocket, SeqNumber, parse_received};
 use step_02_bind_connect::{
     CLIENT, REPLY, REQUEST, SERVER, bind, connect, data_segment, send,
 };
 use step_05_bpf_filter::{Insn, REJECT, attach, drain_queued, echo_filter};
+use testkit::in_private_network;
 
 /// The stranger: the client's address, another port.
 const STRANGER: SocketAddrV4 = SocketAddrV4::new(*CLIENT.ip(), 40000);

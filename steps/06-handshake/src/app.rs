@@ -176,7 +176,7 @@ mod tests {
     fn established(mut tcb: Tcb) -> Tcb {
         use crate::Segment;
         use step_01_socket::TcpFlags;
-        use step_01_socket::testing::with_ipv4_header;
+        use testkit::with_ipv4_header;
         let now = std::time::Instant::now();
         let (me, peer) = (
             tcb.local(),

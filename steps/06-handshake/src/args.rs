@@ -354,6 +354,36 @@ where
     }
 }
 
+/// Takes `--pcap FILE` (or `--pcap=FILE`) out of the arguments, wherever it
+/// stands, and returns the file and the rest: the capture applies to every
+/// mode alike.
+pub fn take_pcap_option(
+    args: impl IntoIterator<Item = String>,
+) -> Result<(Option<std::path::PathBuf>, Vec<String>), step_04_echo::UsageError> {
+    use step_04_echo::UsageError;
+    let mut args = args.into_iter();
+    let (mut pcap, mut rest) = (None, Vec::new());
+    while let Some(arg) = args.next() {
+        let value = match arg.strip_prefix("--pcap") {
+            Some("") => args.next(),
+            Some(inline) if inline.starts_with('=') => Some(inline[1..].to_owned()),
+            _ => {
+                rest.push(arg);
+                continue;
+            }
+        };
+        let value = value
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| UsageError("--pcap needs a file name".to_owned()))?;
+        if pcap.replace(std::path::PathBuf::from(value)).is_some() {
+            return Err(UsageError(
+                "--pcap is given twice: give it once".to_owned(),
+            ));
+        }
+    }
+    Ok((pcap, rest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -47,7 +47,7 @@ impl Account {
 }
 
 fn text(bytes: &[u8]) -> String {
-    format!("{:?}", step_01_socket::packet::printable(bytes))
+    format!("{:?}", step_01_socket::dump::printable(bytes))
 }
 
 /// Reads until `want` bytes came or the peer closed; each `read()` is a line.

@@ -17,18 +17,18 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use nix::sys::signal::Signal;
-use step_01_socket::netns::enter_private_namespace;
-use step_01_socket::privileges::drop_after_sudo;
 use step_02_bind_connect::{CLIENT, REPLY, REQUEST, SERVER};
 use step_03_epoll::Signals;
 use step_04_echo::UsageError;
-use step_04_echo::capture::{Capture, take_pcap_option};
+use step_04_echo::capture::Capture;
 use step_05_bpf_filter::drain_queued;
-use step_06_handshake::args::{self, Mode, SYNOPSIS, USAGE};
+use step_06_handshake::args::{self, Mode, SYNOPSIS, USAGE, take_pcap_option};
 use step_06_handshake::kernel_side::{self, Account};
 use step_06_handshake::run::{Endpoint, Loop, Output, Report, open_raw};
 use step_06_handshake::silence::silence;
 use step_06_handshake::{App, CloseWhen, Config};
+use support::netns::enter_private_namespace;
+use support::privileges::drop_after_sudo;
 
 // ANCHOR: ends
 /// (a) Our client, and the kernel's server it talks to.
@@ -63,7 +63,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    step_01_socket::exit_quietly_on_broken_pipe();
+    support::program::exit_quietly_on_broken_pipe();
     let (mode, pcap) = match parse_command_line() {
         Ok((Mode::Help, _)) => {
             println!("{SYNOPSIS}\n\n{USAGE}");

@@ -198,7 +198,7 @@ impl Loop {
         capture: Capture,
         output: Output,
         ends: &[SocketAddrV4],
-    ) -> Result<Loop, SysError> {
+    ) -> Result<Loop, support::Error> {
         let events = EventSet::new()?;
         events.add(&signals, SIGNALS, Flags::EPOLLIN)?;
         let timer = Timer::new()?;
@@ -222,13 +222,13 @@ impl Loop {
     }
 
     /// The `--pcap` file's summary line, once everything is done.
-    pub fn finish(self) -> Option<Result<String, step_01_socket::pcap::PcapError>> {
+    pub fn finish(self) -> Option<Result<String, support::pcap::PcapError>> {
         self.capture.finish()
     }
 
     // ANCHOR: run
     /// Runs `end` until its connections are done or a signal comes.
-    pub fn run(&mut self, end: &Endpoint) -> Result<Report, SysError> {
+    pub fn run(&mut self, end: &Endpoint) -> Result<Report, support::Error> {
         self.events.add(&end.socket, SOCKET, Flags::EPOLLIN)?;
         let mut report = Report::default();
         let mut conn = Connection::start(end, &self.output);
@@ -298,7 +298,7 @@ impl Loop {
 
     /// Every packet queued on the witness: kept if it is to or from one of
     /// our ends, RSTs counted (and each said), recorded for `--pcap`.
-    fn read_witness(&mut self) -> Result<(), SysError> {
+    fn read_witness(&mut self) -> Result<(), support::Error> {
         while let Some(len) = try_read("witness", &self.witness, &mut self.buf) {
             let bytes = &self.buf[..len];
             let Ok(packet) = parse_received(bytes) else {

@@ -193,7 +193,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use step_01_socket::parse_received;
-    use step_01_socket::testing::with_ipv4_header;
+    use testkit::with_ipv4_header;
 
     use super::*;
 

@@ -494,7 +494,7 @@ impl fmt::Display for Event {
                 f,
                 "received {} bytes: {:?}",
                 bytes.len(),
-                step_01_socket::packet::printable(bytes)
+                step_01_socket::dump::printable(bytes)
             ),
             Event::Held { seq, len } => write!(
                 f,
@@ -1331,7 +1331,7 @@ impl Tcb {
     /// In-order data (and FIN) at RCV.NXT.
     fn deliver(&mut self, text: Held, now: Instant, events: &mut Vec<Event>) {
         if !text.payload.is_empty() {
-            self.rcv_nxt = self.rcv_nxt + text.payload.len();
+            self.rcv_nxt += text.payload.len();
             self.stats.bytes_received += text.payload.len() as u64;
             events.push(Event::Data(text.payload));
         }
@@ -1344,7 +1344,7 @@ impl Tcb {
     /// The peer's FIN, in order: it sends nothing more. It takes one sequence
     /// number, and is acknowledged.
     fn take_fin(&mut self, now: Instant, events: &mut Vec<Event>) {
-        self.rcv_nxt = self.rcv_nxt + 1;
+        self.rcv_nxt += 1;
         self.ack_due = true;
         self.held.clear();
         match self.state {
@@ -1556,7 +1556,7 @@ impl Tcb {
         let mut segment = self.to_peer(self.snd_nxt, flags)?;
         segment.payload =
             self.send_buffer.range(sent..sent + len).copied().collect();
-        self.snd_nxt = self.snd_nxt + len;
+        self.snd_nxt += len;
         self.ack_due = false;
         self.arm(now);
         Some(self.out(segment))

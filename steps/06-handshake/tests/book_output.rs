@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::process::Command;
 
 use common::{command, nft, nft_installed, run};
-use step_01_socket::testing::{find_program, in_private_network, skip};
+use testkit::{find_program, in_private_network, skip};
 
 /// The first line says whose namespace the program made: it differs between
 /// root and an ordinary user. The window scale the kernel offers in its SYN

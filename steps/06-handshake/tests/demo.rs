@@ -5,7 +5,7 @@
 mod common;
 
 use common::{Ran, command, run, transitions};
-use step_01_socket::testing::{self, PublicCopy, skip};
+use testkit::{self, PublicCopy, skip};
 
 // ANCHOR: demo
 #[test]
@@ -96,7 +96,7 @@ fn the_demo_prints_the_nft_rule_it_installs() {
 #[test]
 fn the_demo_runs_without_root_in_a_user_namespace() {
     let test = "the_demo_runs_without_root_in_a_user_namespace";
-    if !testing::is_root() {
+    if !testkit::is_root() {
         skip(
             test,
             "needs root: it switches to uid 65534 to start the demo as another \

@@ -11,7 +11,6 @@
 
 use std::fmt::Write as _;
 
-use step_01_socket::testing::annotated;
 use step_01_socket::{SeqNumber, TcpFlags};
 use step_02_bind_connect::{CLIENT, SERVER};
 use step_06_handshake::Segment;
@@ -19,6 +18,7 @@ use step_06_handshake::exercises::final_ack::{ack_for, acknowledge};
 use step_06_handshake::exercises::rst_in_syn_sent::on_rst;
 use step_06_handshake::exercises::sendable::sendable;
 use step_06_handshake::options::TcpOption;
+use testkit::annotated;
 
 /// Our ISN, and the peer's.
 const ISS: SeqNumber = SeqNumber(1000);

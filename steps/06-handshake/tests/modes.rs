@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::{Ran, command, nft, nft_installed, run, start, transitions};
-use step_01_socket::testing::in_private_network;
+use testkit::in_private_network;
 
 /// The HTTP request the client sends.
 const GET: &str = "GET / HTTP/1.0\\r\\n\\r\\n";

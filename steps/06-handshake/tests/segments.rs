@@ -12,8 +12,8 @@ use std::fmt::Write as _;
 
 use common::{both_closed, pair, talk};
 use step_01_socket::TcpFlags;
-use step_01_socket::testing::annotated;
 use step_06_handshake::Outgoing;
+use testkit::annotated;
 
 /// The summary line and every field of a segment as written.
 fn dump(out: &Outgoing) -> String {

@@ -13,13 +13,13 @@ use std::time::{Duration, Instant};
 
 use common::{command, nft_installed, start};
 use nix::sys::signal::Signal;
-use step_01_socket::testing::in_private_network;
 use step_01_socket::{
     Family, MAX_PACKET, RawSocket, SeqNumber, TcpFlags, parse_received,
 };
 use step_02_bind_connect::{CLIENT, bind, send};
 use step_06_handshake::run::{Output, open_raw};
 use step_06_handshake::{App, Cause, CloseWhen, Config, Event, State, Tcb};
+use testkit::in_private_network;
 
 const KERNEL: SocketAddrV4 = SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 8000);
 

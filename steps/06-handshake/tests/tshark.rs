@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 use common::{command, run};
-use step_01_socket::testing::{find_program, skip};
+use testkit::{find_program, skip};
 
 /// Our two raw ends, as tshark prints them: address and port.
 const OURS: [(&str, &str); 2] = [("127.0.0.2", "50001"), ("127.0.0.1", "50002")];

@@ -30,3 +30,9 @@ pub mod find_segment;
 #[cfg(feature = "solutions")]
 #[path = "solutions/find_segment.rs"]
 pub mod find_segment;
+
+#[cfg(not(feature = "solutions"))]
+pub mod read_one_packet;
+#[cfg(feature = "solutions")]
+#[path = "solutions/read_one_packet.rs"]
+pub mod read_one_packet;

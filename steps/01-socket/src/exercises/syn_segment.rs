@@ -23,7 +23,7 @@ pub fn syn_segment() -> Vec<u8> {
         src_port: CLIENT.port(),
         dst_port: SERVER.port(),
         seq: SeqNumber(1),
-        ack: SeqNumber(1),
+        ack_number: Some(SeqNumber(1)),
         flags: TcpFlags::PSH | TcpFlags::ACK,
         window: 65535,
         payload: b"",

@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use step_01_socket::ipv4::Ipv4Repr;
+use step_01_socket::ipv4::{FLAG_DF, FLAG_MF, FRAG_OFFSET_MASK, Ipv4Repr};
 use step_01_socket::{
-    ChecksumStatus, ParseError, Received, TcpFlags, TcpPacket, TcpRepr,
-    annotate_packet, parse_received,
+    ChecksumCheck, ChecksumStatus, ParseError, Received, TcpFlags, TcpPacket,
+    TcpRepr, annotate_packet, parse_received,
 };
 
 use crate::common::{CLIENT, DATA_PACKET, KERNEL_SYN, Rng, SERVER};
@@ -89,6 +89,11 @@ pub enum Mutation {
     TotalLen,
     /// The TCP data offset nibble set to any of 0..=15, found where IHL says.
     DataOffset,
+    /// The IPv4 flags and fragment offset set to a fragment's (MF, an
+    /// offset, or both), or to any value.
+    Fragment,
+    /// A TCP port set to 0, or to any value, found where IHL says.
+    Port,
     /// Cut short at a random length.
     Truncate,
     /// The front of this packet joined to the back of another seed.
@@ -97,7 +102,7 @@ pub enum Mutation {
 
 impl Mutation {
     /// Every mutation, each drawn equally often.
-    pub const ALL: [Mutation; 11] = [
+    pub const ALL: [Mutation; 13] = [
         Mutation::FlipBit,
         Mutation::Zero,
         Mutation::AllOnes,
@@ -107,6 +112,8 @@ impl Mutation {
         Mutation::Ihl,
         Mutation::TotalLen,
         Mutation::DataOffset,
+        Mutation::Fragment,
+        Mutation::Port,
         Mutation::Truncate,
         Mutation::Splice,
     ];
@@ -180,6 +187,24 @@ impl Mutator {
                 let at = usize::from(bytes[0] & 0x0f) * 4 + 12;
                 if let Some(byte) = bytes.get_mut(at) {
                     *byte = (*byte & 0x0f) | (rng.below(16) as u8) << 4;
+                }
+            }
+            Mutation::Fragment if len >= 8 => {
+                let value = match rng.below(4) {
+                    0 => FLAG_MF,
+                    1 => 1 + rng.below(usize::from(FRAG_OFFSET_MASK)) as u16,
+                    2 => FLAG_DF | FLAG_MF | rng.u16() & FRAG_OFFSET_MASK,
+                    _ => rng.u16(),
+                };
+                bytes[6..8].copy_from_slice(&value.to_be_bytes());
+            }
+            Mutation::Port if len > 0 => {
+                // Bytes 0 and 1 (source) or 2 and 3 (destination) of the TCP
+                // header, which starts where IHL says.
+                let at = usize::from(bytes[0] & 0x0f) * 4 + 2 * rng.below(2);
+                let value = if rng.below(2) == 0 { 0 } else { rng.u16() };
+                if let Some(port) = bytes.get_mut(at..at + 2) {
+                    port.copy_from_slice(&value.to_be_bytes());
                 }
             }
             Mutation::Truncate => bytes.truncate(rng.below(len + 1)),
@@ -298,11 +323,17 @@ pub fn handle(bytes: &[u8]) -> Outcome {
         ip.header_len() + tcp.header_len() + payload.len(),
         total_len
     );
-    assert_eq!(Ipv4Repr::parse(ip).payload_len, total_len - ip.header_len());
+    let ip_repr = packet.ip_repr();
+    assert_eq!(Ipv4Repr::parse(ip, ChecksumCheck::Ignore), Ok(ip_repr));
+    assert_eq!(ip_repr.payload_len, total_len - ip.header_len());
 
     // The meaning agrees with the view, and the summary line with both.
     let repr = packet.tcp_repr();
     assert_eq!(repr.payload, payload);
+    assert_eq!(
+        repr.ack_number.is_some(),
+        tcp.flags().contains(TcpFlags::ACK)
+    );
     let line = packet.summary();
     let start = format!("TCP {} > {} {}", packet.src(), packet.dst(), tcp.flags());
     assert!(line.starts_with(&start), "{line}");
@@ -324,8 +355,8 @@ fn check_reply(packet: &Received<'_>, request: &TcpRepr<'_>) {
     let reply = TcpRepr {
         src_port: request.dst_port,
         dst_port: request.src_port,
-        seq: request.ack,
-        ack: request.seq + request.seq_len(),
+        seq: request.ack_number.unwrap_or_default(),
+        ack_number: Some(request.seq + request.seq_len()),
         flags: TcpFlags::PSH | TcpFlags::ACK,
         window: request.window,
         payload: request.payload,
@@ -335,7 +366,10 @@ fn check_reply(packet: &Received<'_>, request: &TcpRepr<'_>) {
     let bytes = reply.to_bytes(me, peer);
     let view = TcpPacket::new_checked(&bytes[..]).expect("our own reply parses");
     assert!(view.verify_checksum(me, peer));
-    assert_eq!(TcpRepr::parse(&view), reply);
+    assert_eq!(
+        TcpRepr::parse(&view, me, peer, ChecksumCheck::Verify),
+        Ok(reply)
+    );
 }
 
 // ---------------------------------------------------------------------------

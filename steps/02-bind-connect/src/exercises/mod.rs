@@ -28,3 +28,9 @@ pub mod second_port;
 #[cfg(feature = "solutions")]
 #[path = "solutions/second_port.rs"]
 pub mod second_port;
+
+#[cfg(not(feature = "solutions"))]
+pub mod only_the_peer;
+#[cfg(feature = "solutions")]
+#[path = "solutions/only_the_peer.rs"]
+pub mod only_the_peer;

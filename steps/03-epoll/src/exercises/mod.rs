@@ -87,3 +87,9 @@ pub struct Decision {
     /// The interest mask to give the sender with EPOLL_CTL_MOD afterwards.
     pub interest: crate::Flags,
 }
+
+#[cfg(not(feature = "solutions"))]
+pub mod drain_until_eagain;
+#[cfg(feature = "solutions")]
+#[path = "solutions/drain_until_eagain.rs"]
+pub mod drain_until_eagain;

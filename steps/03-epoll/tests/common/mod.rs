@@ -1,7 +1,8 @@
-//! Helpers shared by the test files (each file uses some of them).
+//! Helpers shared by the test files (each file uses some of them): what one
+//! `epoll_wait` returns, as text, and how long to wait for it. (The helpers
+//! every step's tests share are in `testkit`.)
 #![allow(dead_code)]
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use step_03_epoll::{Event, EventSet, describe};
@@ -22,8 +23,3 @@ pub const SOON: Duration = Duration::from_secs(1);
 
 /// A wait that ends at once: what is ready now.
 pub const NOW: Duration = Duration::ZERO;
-
-/// A path in the temp directory no other test or run uses.
-pub fn temp_path(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("step-03-epoll-{}-{name}", std::process::id()))
-}

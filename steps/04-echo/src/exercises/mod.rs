@@ -23,9 +23,7 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use step_01_socket::{SeqNumber, TcpPacket, TcpRepr, summary};
-
-use crate::protocol::Outgoing;
+use step_01_socket::SeqNumber;
 
 #[cfg(not(feature = "solutions"))]
 pub mod reversed_reply;
@@ -49,24 +47,6 @@ pub mod match_by_ack;
 /// another port. `bind()` and `connect()` cannot tell the two apart.
 pub const SECOND_CLIENT: SocketAddrV4 =
     SocketAddrV4::new(Ipv4Addr::new(127, 0, 0, 2), 50002);
-
-/// A segment we built from `src` to `dst`, with its number and summary line.
-pub fn outgoing(
-    number: u64,
-    src: SocketAddrV4,
-    dst: SocketAddrV4,
-    segment: Vec<u8>,
-) -> Outgoing {
-    let summary = match TcpPacket::new_checked(&segment[..]) {
-        Ok(view) => summary(src, dst, &TcpRepr::parse(&view)),
-        Err(error) => format!("unparsable segment: {error}"),
-    };
-    Outgoing {
-        number,
-        segment,
-        summary,
-    }
-}
 
 /// The sequence number each side starts at, as in the binary.
 pub const ISN: SeqNumber = SeqNumber(1);

@@ -24,9 +24,9 @@ use std::net::SocketAddrV4;
 use step_01_socket::SeqNumber;
 use step_02_bind_connect::{REPLY, data_segment};
 
-use super::{ISN, outgoing};
-use crate::ServerOutcome;
+use super::ISN;
 use crate::protocol::from_peer;
+use crate::{Ignoring, Outgoing, ServerEvent};
 
 /// A server at `me` that answers `peer` with its own words, reversed.
 #[derive(Debug, Clone)]
@@ -36,6 +36,8 @@ pub struct ReversingServer {
     /// The sequence number of our next reply's first byte.
     next_seq: SeqNumber,
     requests: u64,
+    /// The reply being written.
+    out: Vec<u8>,
 }
 
 impl ReversingServer {
@@ -46,15 +48,16 @@ impl ReversingServer {
             peer,
             next_seq: ISN,
             requests: 0,
+            out: Vec::new(),
         }
     }
 
     /// Takes the bytes of one read (IPv4 header included) and says what to do.
-    pub fn on_packet(&mut self, bytes: &[u8]) -> ServerOutcome {
+    pub fn on_packet<'a>(&'a mut self, bytes: &'a [u8]) -> ServerEvent<'a> {
         let request = match from_peer(bytes, self.me, self.peer) {
             Ok(packet) => packet,
-            Err((reason, summary)) => {
-                return ServerOutcome::Ignored { reason, summary };
+            Err((reason, packet)) => {
+                return ServerEvent::Ignored(Ignoring { reason, packet });
             }
         };
         let tcp = request.tcp_repr();
@@ -62,13 +65,15 @@ impl ReversingServer {
         // TODO: answer with the request's payload in reverse order, and advance
         // next_seq by the length of the reply you actually send.
         let payload = REPLY.to_vec();
-        let segment = data_segment(self.me, self.peer, self.next_seq, ack, &payload);
-        self.next_seq = self.next_seq + REPLY.len();
+        self.out = data_segment(self.me, self.peer, self.next_seq, ack, &payload);
+        self.next_seq += REPLY.len();
         self.requests += 1;
-        ServerOutcome::Request {
-            summary: request.summary(),
-            payload: tcp.payload.to_vec(),
-            reply: outgoing(self.requests, self.me, self.peer, segment),
-        }
+        let reply = Outgoing {
+            number: self.requests,
+            src: self.me,
+            dst: self.peer,
+            segment: &self.out,
+        };
+        ServerEvent::Request { request, reply }
     }
 }

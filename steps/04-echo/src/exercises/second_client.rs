@@ -23,7 +23,7 @@
 
 use std::net::SocketAddrV4;
 
-use crate::{Server, ServerOutcome};
+use crate::{Server, ServerEvent};
 
 /// A server at one address and port, talking to two clients.
 #[derive(Debug, Clone)]
@@ -46,7 +46,7 @@ impl TwoClients {
     }
 
     /// Takes the bytes of one read (IPv4 header included) and says what to do.
-    pub fn on_packet(&mut self, bytes: &[u8]) -> ServerOutcome {
+    pub fn on_packet<'a>(&'a mut self, bytes: &'a [u8]) -> ServerEvent<'a> {
         // TODO: what the first client's machine finds `foreign` may be the
         // second client's: hand such a read to `self.second` before giving up.
         self.first.on_packet(bytes)

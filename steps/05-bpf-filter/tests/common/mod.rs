@@ -27,7 +27,7 @@ pub struct Sample {
 
 /// What a raw socket reads when a segment with these fields goes from `src`
 /// to `dst` (identification 1, a RST with window 0, as the kernel's).
-pub use step_01_socket::testing::segment_as_read as read;
+pub use testkit::segment_as_read as read;
 
 /// A data segment, PSH|ACK, as the echo sends them.
 pub fn data(

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use step_01_socket::testing::with_ipv4_header;
 use step_02_bind_connect::{CLIENT, SERVER};
+use testkit::with_ipv4_header;
 
 use super::*;
 

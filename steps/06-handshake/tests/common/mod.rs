@@ -9,9 +9,9 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use step_01_socket::SeqNumber;
-use step_01_socket::testing::with_ipv4_header;
 use step_02_bind_connect::{CLIENT, REPLY, REQUEST, SERVER};
 use step_06_handshake::{App, CloseWhen, Config, Event, Outgoing, State, Tcb};
+use testkit::with_ipv4_header;
 
 /// The client's initial sequence number in these tests.
 pub const CLIENT_ISS: SeqNumber = SeqNumber(1000);
@@ -160,7 +160,7 @@ pub fn both_closed(client: &End, server: &End) -> bool {
 }
 
 // Running the program, in the test's own namespace when the test made one
-// (see step_01_socket::testing::in_private_network): what it starts inherits
+// (see testkit::in_private_network): what it starts inherits
 // it.
 
 /// The binary under test.
@@ -196,7 +196,7 @@ impl Ran {
     /// Whether it failed only because no namespace could be entered; says
     /// that `test` is skipped if so.
     pub fn skipped(&self, test: &str) -> bool {
-        step_01_socket::testing::skipped_with(test, self.status, &self.stderr)
+        testkit::skipped_with(test, self.status, &self.stderr)
     }
 
     /// The exit code (panics if a signal ended it).
@@ -216,7 +216,7 @@ pub fn run(mut command: std::process::Command) -> Ran {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let start = Instant::now();
-    let mut child = step_01_socket::testing::spawn(&mut command)
+    let mut child = testkit::spawn(&mut command)
         .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
     let mut stdout_pipe = child.stdout.take().expect("piped");
     let mut stderr_pipe = child.stderr.take().expect("piped");
@@ -255,7 +255,7 @@ pub fn nft_installed(test: &str) -> bool {
     if step_06_handshake::silence::find_nft().is_some() {
         return true;
     }
-    step_01_socket::testing::skip(
+    testkit::skip(
         test,
         "`nft` is not installed (Debian: apt-get install nftables; .ci/run installs it)",
     );
@@ -320,7 +320,7 @@ pub fn start(mut command: std::process::Command) -> Started {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = step_01_socket::testing::spawn(&mut command)
+    let mut child = testkit::spawn(&mut command)
         .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
     let mut stdout_pipe = child.stdout.take().expect("piped");
     let stdout = std::thread::spawn(move || {

@@ -2,8 +2,8 @@
 //!
 //! Both lengths come from the packet itself, and each is checked against the
 //! bytes that were read before it is used to slice them: no input can make
-//! this function panic. (`Ipv4Packet::new_checked(packet)?.payload()` does the
-//! same checks, and a version check besides.)
+//! this function panic. (`Ipv4Packet::new_checked(packet)?.payload()` makes
+//! exactly these checks: `check_len`'s, bounds only.)
 
 use crate::ParseError;
 use crate::ipv4;
@@ -18,7 +18,7 @@ pub fn tcp_segment(packet: &[u8]) -> Result<&[u8], ParseError> {
         });
     }
     // IHL: the low nibble of byte 0, in 32-bit words.
-    let ihl = packet[ipv4::field::VER_IHL] & 0x0f;
+    let ihl = packet[ipv4::field::VER_IHL] & ipv4::IHL_MASK;
     if ihl < 5 {
         return Err(ParseError::BadIhl(ihl));
     }

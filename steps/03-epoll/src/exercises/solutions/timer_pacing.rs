@@ -24,6 +24,6 @@ pub fn on_tick(expirations: u64, next_seq: &mut SeqNumber) -> Vec<Vec<u8>> {
 /// its 12 bytes.
 fn request(next_seq: &mut SeqNumber) -> Vec<u8> {
     let segment = data_segment(CLIENT, SERVER, *next_seq, ISN, REQUEST);
-    *next_seq = *next_seq + REQUEST.len();
+    *next_seq += REQUEST.len();
     segment
 }

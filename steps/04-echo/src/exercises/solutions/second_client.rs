@@ -19,7 +19,7 @@ use std::net::SocketAddrV4;
 
 use step_02_bind_connect::Verdict;
 
-use crate::{Ignored, Server, ServerOutcome};
+use crate::{Ignored, Ignoring, Server, ServerEvent};
 
 /// A server at one address and port, talking to two clients.
 #[derive(Debug, Clone)]
@@ -42,17 +42,17 @@ impl TwoClients {
     }
 
     /// Takes the bytes of one read (IPv4 header included) and says what to do.
-    pub fn on_packet(&mut self, bytes: &[u8]) -> ServerOutcome {
+    pub fn on_packet<'a>(&'a mut self, bytes: &'a [u8]) -> ServerEvent<'a> {
         // Each machine checks addresses *and* ports against its own client:
         // `foreign` to the first means "not between me and 127.0.0.2:50001",
         // which is exactly what the second machine should look at. Anything
         // else the first one says (a request, a RST, malformed) is final.
         match self.first.on_packet(bytes) {
-            ServerOutcome::Ignored {
+            ServerEvent::Ignored(Ignoring {
                 reason: Ignored::Verdict(Verdict::Foreign),
                 ..
-            } => self.second.on_packet(bytes),
-            outcome => outcome,
+            }) => self.second.on_packet(bytes),
+            event => event,
         }
     }
 
