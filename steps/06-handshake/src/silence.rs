@@ -20,11 +20,10 @@
 
 use std::fmt;
 use std::net::SocketAddrV4;
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::Command;
 
-use nix::errno::Errno;
+use nix::sys::socket::{setsockopt, sockopt};
 use step_01_socket::{RawSocket, SysError};
 
 /// The mark our raw sockets put on every segment they send (any value but 0
@@ -210,21 +209,8 @@ pub fn silence(me: SocketAddrV4) -> Result<Silenced, SilenceError> {
 /// so that the rule lets our own RSTs through. Needs CAP_NET_ADMIN, as `nft`
 /// does.
 pub fn mark_our_segments(socket: &RawSocket) -> Result<(), SysError> {
-    let mark: libc::c_uint = MARK;
-    // SAFETY: the fd is open for the socket's lifetime; the value points to a
-    // c_uint and its size, as SO_MARK expects.
-    let ret = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_MARK,
-            (&mark as *const libc::c_uint).cast(),
-            std::mem::size_of::<libc::c_uint>() as libc::socklen_t,
-        )
-    };
-    Errno::result(ret)
-        .map_err(|e| SysError::new(format!("setsockopt(SO_MARK, {MARK})"), e))?;
-    Ok(())
+    setsockopt(socket, sockopt::Mark, &MARK)
+        .map_err(|e| SysError::new(format!("setsockopt(SO_MARK, {MARK})"), e))
 }
 // ANCHOR_END: mark
 
