@@ -12,7 +12,8 @@
 //! - [`segment`]: a segment's meaning, read from and written to bytes with
 //!   step 1's views; [`options`]: TCP options, parsed without trusting a
 //!   length byte;
-//! - [`seq`](mod@seq) (private): sequence numbers compared modulo 2^32;
+//! - [`seq`](mod@seq) (private): sequence numbers counted modulo 2^32 (step
+//!   1's `SeqNumber` compares them itself);
 //! - [`app`]: what our end does with its connection, [`App`]: the client
 //!   sends its message and closes, the server answers.
 //!

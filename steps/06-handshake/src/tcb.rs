@@ -41,7 +41,7 @@ use step_01_socket::{
 
 use crate::options::{OptionError, TcpOption};
 use crate::segment::Segment;
-use crate::seq::{seq_distance, seq_gt, seq_in, seq_le, seq_lt};
+use crate::seq::seq_distance;
 
 // ANCHOR: state
 /// RFC 9293's connection states (section 3.3.2).
@@ -1026,7 +1026,7 @@ impl Tcb {
         let rst = segment.has(TcpFlags::RST);
         // First the ACK: it must acknowledge our SYN, and nothing more.
         let acked = match segment.ack {
-            Some(ack) if seq_le(ack, self.iss) || seq_gt(ack, self.snd_nxt) => {
+            Some(ack) if ack <= self.iss || ack > self.snd_nxt => {
                 if !rst {
                     self.reset_for(&segment);
                 }
@@ -1082,11 +1082,12 @@ impl Tcb {
         let end = self.rcv_nxt + window;
         match (len, window) {
             (0, 0) => seq == self.rcv_nxt,
-            (0, _) => seq_in(seq, self.rcv_nxt, end),
+            (0, _) => self.rcv_nxt <= seq && seq < end,
             (_, 0) => false,
             (_, _) => {
-                seq_in(seq, self.rcv_nxt, end)
-                    || seq_in(seq + (len - 1), self.rcv_nxt, end)
+                let last = seq + (len - 1);
+                (self.rcv_nxt <= seq && seq < end)
+                    || (self.rcv_nxt <= last && last < end)
             }
         }
     }
@@ -1142,7 +1143,7 @@ impl Tcb {
             return self.ignore(Ignored::NoAck, None, events);
         };
         if self.state == State::SynReceived {
-            if !(seq_lt(self.snd_una, ack) && seq_le(ack, self.snd_nxt)) {
+            if !(self.snd_una < ack && ack <= self.snd_nxt) {
                 self.reset_for(&segment);
                 return self.ignore(Ignored::UnacceptableAck, None, events);
             }
@@ -1154,7 +1155,7 @@ impl Tcb {
             self.change(State::Established, Cause::HandshakeAck, events);
             self.after_established(events);
         }
-        if seq_gt(ack, self.snd_nxt) {
+        if ack > self.snd_nxt {
             self.ack_due = true;
             return self.ignore(Ignored::AckOfUnsent, None, events);
         }
@@ -1213,10 +1214,10 @@ impl Tcb {
         now: Instant,
         events: &mut Vec<Event>,
     ) {
-        if seq_lt(self.snd_una, ack) {
+        if self.snd_una < ack {
             let mut acked = seq_distance(self.snd_una, ack);
             if let Some(fin) = self.fin_seq
-                && seq_gt(ack, fin)
+                && ack > fin
             {
                 self.fin_acked = true;
                 acked -= 1;
@@ -1233,9 +1234,9 @@ impl Tcb {
             });
         }
         // The window, from the newest segment only (SND.WL1, SND.WL2).
-        if seq_le(self.snd_una, ack)
-            && (seq_lt(self.snd_wl1, segment.seq)
-                || (self.snd_wl1 == segment.seq && seq_le(self.snd_wl2, ack)))
+        if self.snd_una <= ack
+            && (self.snd_wl1 < segment.seq
+                || (self.snd_wl1 == segment.seq && self.snd_wl2 <= ack))
         {
             self.snd_wnd = u32::from(segment.window);
             self.snd_wl1 = segment.seq;
@@ -1265,7 +1266,7 @@ impl Tcb {
         let mut seq = segment.seq;
         let mut payload: &[u8] = &segment.payload;
         let mut fin = segment.has(TcpFlags::FIN);
-        if seq_lt(seq, self.rcv_nxt) {
+        if seq < self.rcv_nxt {
             // Already received up to RCV.NXT: keep the rest.
             let old = seq_distance(seq, self.rcv_nxt);
             if old > payload.len() {
@@ -1308,10 +1309,8 @@ impl Tcb {
         }
         self.deliver(text, now, events);
         // Held segments the new data reaches.
-        while let Some(i) = self
-            .held
-            .iter()
-            .position(|held| seq_le(held.seq, self.rcv_nxt))
+        while let Some(i) =
+            self.held.iter().position(|held| held.seq <= self.rcv_nxt)
         {
             let held = self.held.swap_remove(i);
             let old = seq_distance(held.seq, self.rcv_nxt);

@@ -45,6 +45,6 @@ impl fmt::Display for Verdict {
 pub fn on_rst(iss: SeqNumber, rst: &Segment) -> Verdict {
     let _ = (iss, rst.ack);
     // TODO: obey only a RST whose ACK acknowledges our SYN: ISS < ack <= ISS
-    // + 1, compared modulo 2^32 (crate::seq has seq_lt and seq_le).
+    // + 1, compared modulo 2^32 (SeqNumber's own < and <= do that).
     Verdict::Refused
 }

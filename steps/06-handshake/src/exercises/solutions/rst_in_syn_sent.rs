@@ -17,7 +17,6 @@ use std::fmt;
 use step_01_socket::SeqNumber;
 
 use crate::Segment;
-use crate::seq::{seq_le, seq_lt};
 
 /// What a client in SYN-SENT does with a RST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +40,7 @@ impl fmt::Display for Verdict {
 pub fn on_rst(iss: SeqNumber, rst: &Segment) -> Verdict {
     let snd_nxt = iss + 1;
     match rst.ack {
-        Some(ack) if seq_lt(iss, ack) && seq_le(ack, snd_nxt) => Verdict::Refused,
+        Some(ack) if iss < ack && ack <= snd_nxt => Verdict::Refused,
         _ => Verdict::Ignored,
     }
 }
