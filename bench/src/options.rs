@@ -25,6 +25,8 @@ printed; the server on a thread, the client on this one, one request in
 flight. The echoes, each with 12-byte and 1400-byte payloads:
   raw            step 4's echo
   raw-filtered   the same, each socket with step 5's BPF filter
+  raw-silenced   step 4's echo with step 6's nftables rule: the kernel's
+                 RSTs are dropped before they leave (needs nft)
   kernel-tcp     the kernel's TCP: SOCK_STREAM on 127.0.0.1, epoll,
                  TCP_NODELAY
 For each it prints round trips per second, the 50th and 99th percentile of
@@ -44,7 +46,7 @@ options:
                   round_trips, round_trips_per_s, p50_us, p99_us,
                   wakeups_per_round_trip, rsts_per_round_trip, and the
                   ratios: ratio_to_kernel_tcp on every other echo,
-                  ratio_to_raw on raw-filtered
+                  ratio_to_raw on raw-filtered and raw-silenced
   --svg FILE      also draw the round trips per second as a bar chart, an
                   SVG file (the book's chart is made so)
   -h, --help      this text

@@ -6,7 +6,8 @@
 //! each in an `Echo` of its own: the tutorial's two terminals, in one
 //! process. Each side's socket is opened here, as step 4's are (bound,
 //! connected, non-blocking), then prepared as the row asks (step 5's filter
-//! for `raw-filtered`), then handed to the loop. The client runs ping-pong:
+//! for `raw-filtered`), then handed to the loop; for `raw-silenced` step 6's
+//! nftables rule is put in the namespace first. The client runs ping-pong:
 //! each request as soon as the last is answered, so one is in flight.
 //!
 //! The server ends as the tutorial's server does, on a signal: once the
@@ -15,6 +16,7 @@
 //! its own machine: a request with no reply after [`PATIENCE`] is lost, and a
 //! lost request ends the run, with the same signal sent to itself.
 
+use std::io;
 use std::net::SocketAddrV4;
 use std::sync::mpsc;
 use std::thread;
@@ -31,6 +33,7 @@ use step_04_echo::echo_loop::{Echo, Ending, Side};
 use step_04_echo::report::{Quiet, Report, Said};
 use step_04_echo::{Client, ClientConfig, ClientEvent, Overdue, Server};
 use step_05_bpf_filter::filter_socket;
+use step_06_handshake::silence::{SilenceError, find_nft, silence, unsilence};
 use support::Error;
 
 use crate::figures::Run;
@@ -57,6 +60,37 @@ pub fn filtered(size: usize, warm_up: u64, count: u64) -> Result<Run, Error> {
     })
 }
 // ANCHOR_END: filtered
+
+// ANCHOR: silenced
+/// `raw-silenced`: step 4's echo as it is, with step 6's nftables rule in the
+/// bench's namespace for each end, as step 6's program puts it there: the
+/// kernel's RSTs in either end's name are dropped on their way out, before
+/// they reach `lo` or any socket. The rules are taken out again afterwards,
+/// for the rows that take their turn after this one.
+pub fn silenced(size: usize, warm_up: u64, count: u64) -> Result<Run, Error> {
+    silence(SERVER).map_err(nft_error)?;
+    silence(CLIENT).map_err(nft_error)?;
+    let run = run(size, warm_up, count, |_, _, _| Ok(()));
+    unsilence().map_err(nft_error)?;
+    run
+}
+// ANCHOR_END: silenced
+
+/// Whether `raw-silenced` can be measured here: step 6's rule needs `nft`.
+pub fn nft_installed() -> Result<(), String> {
+    match find_nft() {
+        Some(_) => Ok(()),
+        None => Err(SilenceError::NoNft.to_string()),
+    }
+}
+
+/// A failed `nft`, in the bench's errors.
+fn nft_error(error: SilenceError) -> Error {
+    Error::io(
+        "step 6's nft rule for raw-silenced",
+        io::Error::other(error),
+    )
+}
 
 /// `size` bytes of payload: `Hello server` over and over.
 pub fn payload(size: usize) -> Vec<u8> {

@@ -27,28 +27,45 @@ pub struct Row {
     pub name: &'static str,
     /// How to measure it.
     pub measure: Measure,
+    /// Whether it can be measured on this machine, or why not (a program it
+    /// needs is missing): a row that cannot is left out, with a note.
+    pub available: fn() -> Result<(), String>,
+}
+
+/// For the rows that need nothing but the workbook.
+fn always() -> Result<(), String> {
+    Ok(())
 }
 
 // ANCHOR: rows
 /// Every echo the bench measures, in the order of the table. A later step's
 /// echo is one more row here, with the function that runs it through that
-/// step's machines and loop (step 6's `raw-silenced` goes before the
-/// yardstick, which stays last).
+/// step's machines and loop, before the yardstick, which stays last.
 pub const ROWS: &[Row] = &[
     Row {
         // Step 4's echo: its Server, Client and loop.
         name: "raw",
         measure: raw::unfiltered,
+        available: always,
     },
     Row {
         // The same, each socket with step 5's BPF filter.
         name: "raw-filtered",
         measure: raw::filtered,
+        available: always,
+    },
+    Row {
+        // Step 4's echo again, with step 6's nft rule in the namespace: the
+        // kernel's RSTs never leave.
+        name: "raw-silenced",
+        measure: raw::silenced,
+        available: raw::nft_installed,
     },
     Row {
         // The kernel's TCP: SOCK_STREAM on 127.0.0.1, TCP_NODELAY.
         name: "kernel-tcp",
         measure: kernel::run,
+        available: always,
     },
 ];
 
@@ -56,11 +73,17 @@ pub const ROWS: &[Row] = &[
 pub const YARDSTICK: &str = "kernel-tcp";
 
 /// The ratios printed besides those to the yardstick: what the filter is
-/// worth.
-pub const RATIOS: &[Ratio] = &[Ratio {
-    of: "raw-filtered",
-    to: "raw",
-}];
+/// worth, and what the rule is.
+pub const RATIOS: &[Ratio] = &[
+    Ratio {
+        of: "raw-filtered",
+        to: "raw",
+    },
+    Ratio {
+        of: "raw-silenced",
+        to: "raw",
+    },
+];
 // ANCHOR_END: rows
 
 /// Every ratio the bench prints: each row's to the yardstick, then [`RATIOS`].

@@ -204,6 +204,18 @@ pub fn silence(me: SocketAddrV4) -> Result<Silenced, SilenceError> {
 }
 // ANCHOR_END: silence
 
+/// Takes every rule [`silence`] installed out of the current network
+/// namespace again: deletes the table that holds them (adding it first, so
+/// that a namespace without it is no error). What shares the namespace, such
+/// as a bench that measures an echo with the rule and without, then sees the
+/// kernel's RSTs again.
+pub fn unsilence() -> Result<(), SilenceError> {
+    let nft = find_nft().ok_or(SilenceError::NoNft)?;
+    run(&nft, &["add", "table", "ip", TABLE].map(String::from))?;
+    run(&nft, &["delete", "table", "ip", TABLE].map(String::from))?;
+    Ok(())
+}
+
 // ANCHOR: mark
 /// `setsockopt(SO_MARK, MARK)`: every segment `socket` sends carries our mark,
 /// so that the rule lets our own RSTs through. Needs CAP_NET_ADMIN, as `nft`
