@@ -70,7 +70,7 @@ draw step-04 step-04 "Step 4: the echo, two requests" \
 # Step 5: step 4's echo as the witnesses read it; the filtered sockets read
 # only the data segments.
 ./target/debug/step-05-bpf-filter --pcap "$work/step-05.pcap" --count 2 --interval 0 >/dev/null
-draw step-05 step-05 "Step 5: the echo, two requests, as lo carries it; the filter keeps each RST from the socket" \
+draw step-05 step-05 "Step 5: the echo, two requests, as lo carries it; the filters keep each RST from the sockets" \
     --lane client=127.0.0.2:50001 --kernel --lane server=127.0.0.1:50000 \
     --section "1=lo still carries the RSTs; each socket's filter drops them before its queue"
 
