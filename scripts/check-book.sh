@@ -27,11 +27,15 @@ Builds book/ with mdBook $MDBOOK_VERSION and fails when
     'server: ', may hold only '\$ command' lines, '...' and includes of a
     snapshot or of a recorded run, book/recorded/NAME.txt). A line that a
     snapshot holds (16 characters or more) counts as output too;
+  - a listing that includes a file has no caption line right above it
+    naming that file (*steps/03-epoll/src/lib.rs, `EventSet::wait`:*);
   - a recorded run (book/recorded/NAME.sh and NAME.txt: output that chance or
     the clock shapes, so it cannot be a snapshot) lacks one of its two files
     or is shown on no page.
 
-Then it runs scripts/diagrams.sh --check, which draws each step's exchange
+Then it opens every page in headless Chromium (scripts/render-check.py):
+each must load without a console error, draw every picture it shows, and
+hold at most about 1,200 words of prose. Then it runs scripts/diagrams.sh --check, which draws each step's exchange
 from a fresh run and fails if a picture in book/src/img differs, and
 scripts/recorded-runs.py, which reruns every recorded run and
 checks that the fresh output still has the recorded lines in their order,
@@ -214,6 +218,7 @@ prefixes = (
     "wrote ", "read ", "mutate: ", "handled ", "signal: ", "pcap: ", "connect: ",
     "usage: ", "witness: ", "timer armed", "epoll_wait(", "EPOLL_CTL_", "socket(AF_INET",
     "socket(PF_INET", "AF_INET = ", "connecting a kernel TCP socket",
+    "nft: ", "kernel server: ", "kernel client: ", "source: ", "expression: ",
 )
 # Every fenced block, so that a closing fence is never taken for an opening
 # one; the output check looks at those that are not Rust.
@@ -266,6 +271,33 @@ for md in sorted(src.rglob("*.md")):
             f" or a recorded run: {lines[0][:60]}"
         )
 
+# 6. Every listing says where it comes from: a block that includes a file has,
+# right above it, a caption line such as *steps/03-epoll/src/lib.rs, `wait`:*
+# naming that file, so the reader can open it. (The generated test pages name
+# the file in each section's heading and are left out.)
+caption = re.compile(r"^\*(\S+)[^\n]*:\*$")
+for md in sorted(src.rglob("*.md")):
+    if md.relative_to(src).parts[0] == "tests":
+        continue
+    text = md.read_text()
+    for m in fence.finditer(text):
+        included = [i.group(2).split(":")[0] for i in include.finditer(m.group(2))]
+        if not included:
+            continue
+        line = text[: m.start()].count("\n") + 1
+        before = text[: m.start()].rstrip("\n").rsplit("\n", 1)[-1].strip()
+        c = caption.match(before)
+        if not c:
+            errors.append(f"{md}:{line}: a listing without a caption line (*path, item:*) above it")
+            continue
+        named = c.group(1).rstrip(",:")
+        if not any(
+            (md.parent / path).resolve() == pathlib.Path(named).resolve()
+            or (md.parent / path).resolve().as_posix().endswith("/" + named)
+            for path in included
+        ):
+            errors.append(f"{md}:{line}: the caption names {named}, but the listing includes {included[0]}")
+
 if errors:
     print("\n".join(errors), file=sys.stderr)
     print(f"error: {len(errors)} problem(s) in the book", file=sys.stderr)
@@ -275,6 +307,10 @@ print("book: built without warnings; includes, anchors, links, test pages and ou
 PY
 
 if [ "$run_snapshots" = yes ]; then
+    # The book as a reader's browser shows it: every page loads, every
+    # picture is drawn, no page of prose is too long to read in one go.
+    python3 scripts/render-check.py --self-test
+    python3 scripts/render-check.py --book "$dest"
     python3 scripts/recorded-runs.py --self-test
     # The "where we are" pictures, and the sequence diagrams drawn from fresh
     # runs, must be what their scripts draw today.
