@@ -31,7 +31,9 @@ Builds book/ with mdBook $MDBOOK_VERSION and fails when
     the clock shapes, so it cannot be a snapshot) lacks one of its two files
     or is shown on no page.
 
-Then it runs scripts/diagrams.sh --check, which draws each step's exchange
+Then it opens every page in headless Chromium (scripts/render-check.py):
+each must load without a console error, draw every picture it shows, and
+hold at most about 1,200 words of prose. Then it runs scripts/diagrams.sh --check, which draws each step's exchange
 from a fresh run and fails if a picture in book/src/img differs, and
 scripts/recorded-runs.py, which reruns every recorded run and
 checks that the fresh output still has the recorded lines in their order,
@@ -214,6 +216,7 @@ prefixes = (
     "wrote ", "read ", "mutate: ", "handled ", "signal: ", "pcap: ", "connect: ",
     "usage: ", "witness: ", "timer armed", "epoll_wait(", "EPOLL_CTL_", "socket(AF_INET",
     "socket(PF_INET", "AF_INET = ", "connecting a kernel TCP socket",
+    "nft: ", "kernel server: ", "kernel client: ", "source: ", "expression: ",
 )
 # Every fenced block, so that a closing fence is never taken for an opening
 # one; the output check looks at those that are not Rust.
@@ -275,6 +278,10 @@ print("book: built without warnings; includes, anchors, links, test pages and ou
 PY
 
 if [ "$run_snapshots" = yes ]; then
+    # The book as a reader's browser shows it: every page loads, every
+    # picture is drawn, no page of prose is too long to read in one go.
+    python3 scripts/render-check.py --self-test
+    python3 scripts/render-check.py --book "$dest"
     python3 scripts/recorded-runs.py --self-test
     # The "where we are" pictures, and the sequence diagrams drawn from fresh
     # runs, must be what their scripts draw today.
