@@ -1,4 +1,4 @@
-# Terminal 1 of chapter 4: the server in a namespace of its own, made by scripts/netns.sh.
+# Terminal 1 of step 4's two terminals: the server in a namespace of its own, made by scripts/netns.sh.
 # why: the namespace's pid changes every run
 # The server runs until a SIGINT, sent here once it has started (the book
 # shows the lines up to the pid; '...' there stands for the server's own).

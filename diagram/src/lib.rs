@@ -9,6 +9,9 @@
 //! shows as 0 and the picture stays the same from run to run; without a SYN
 //! they are shown as they are.
 //!
+//! A capture of several scenarios can be cut into sections: a titled band
+//! across every lane before the arrow that starts each.
+//!
 //! The kernel can be a lane of its own: a RST is then drawn from it, since
 //! in these captures every RST is the kernel's answer to a segment that no
 //! socket of its own expected, sent under the address of the side it
@@ -166,6 +169,50 @@ pub struct Arrow {
     pub rst: bool,
 }
 
+/// A packet that is not drawn, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeftOut {
+    /// Not TCP over IPv4, or malformed: the parser's reason.
+    Unreadable {
+        /// Its number in the capture, from 1.
+        packet: usize,
+        /// Why it could not be read.
+        why: String,
+    },
+    /// Between endpoints that no lane claims: another part of the capture.
+    OnNoLane {
+        /// Its number in the capture, from 1.
+        packet: usize,
+        /// Its source.
+        src: SocketAddrV4,
+        /// Its destination.
+        dst: SocketAddrV4,
+    },
+}
+
+impl fmt::Display for LeftOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LeftOut::Unreadable { packet, why } => {
+                write!(f, "packet {packet}: {why}")
+            }
+            LeftOut::OnNoLane { packet, src, dst } => {
+                write!(f, "packet {packet}: {src} > {dst} is on no lane")
+            }
+        }
+    }
+}
+
+/// A titled band across the lanes, before the arrow that starts a part of
+/// the capture (a scenario, a connection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// The index of the arrow it comes before (0: the first).
+    pub before: usize,
+    /// What the band says.
+    pub title: String,
+}
+
 /// The arrows of a capture, and how many packets found no lane (or were not
 /// TCP over IPv4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +222,9 @@ pub struct Diagram {
     /// The segments, top to bottom.
     pub arrows: Vec<Arrow>,
     /// Packets left out, each with why.
-    pub left_out: Vec<String>,
+    pub left_out: Vec<LeftOut>,
+    /// The bands that cut the arrows into parts, in the order given.
+    pub sections: Vec<Section>,
 }
 
 /// The lane an endpoint belongs to: the lane of its address and port, else
@@ -203,7 +252,10 @@ pub fn diagram(packets: &[&[u8]], lanes: Vec<Lane>) -> Diagram {
         let packet = match step_01_socket::parse_received(bytes) {
             Ok(packet) => packet,
             Err(error) => {
-                left_out.push(format!("packet {}: {error}", n + 1));
+                left_out.push(LeftOut::Unreadable {
+                    packet: n + 1,
+                    why: error.to_string(),
+                });
                 continue;
             }
         };
@@ -217,7 +269,11 @@ pub fn diagram(packets: &[&[u8]], lanes: Vec<Lane>) -> Diagram {
             lane_of(&lanes, src)
         };
         let (Some(from), Some(to)) = (from, lane_of(&lanes, dst)) else {
-            left_out.push(format!("packet {}: {src} > {dst} is on no lane", n + 1));
+            left_out.push(LeftOut::OnNoLane {
+                packet: n + 1,
+                src,
+                dst,
+            });
             continue;
         };
         let seq = tcp.seq_number().0;
@@ -257,12 +313,22 @@ pub fn diagram(packets: &[&[u8]], lanes: Vec<Lane>) -> Diagram {
         lanes,
         arrows,
         left_out,
+        sections: Vec::new(),
     }
 }
 
-/// Horizontal distance between two lanes, and the margins.
-const LANE_GAP: usize = 260;
+/// The least horizontal distance between two lanes (a lane's box is 120
+/// wide), and the margins.
+const LANE_GAP: usize = 200;
 const MARGIN: usize = 40;
+/// Room left beside an arrow's label, so that it clears the lifelines and
+/// the arrowhead.
+const LABEL_PADDING: usize = 48;
+
+/// How wide `text` is in the 12-pixel monospace font: 0.6 em a character.
+fn text_width(text: &str) -> usize {
+    text.chars().count() * 36 / 5
+}
 const HEADER_HEIGHT: usize = 56;
 const ROW_HEIGHT: usize = 36;
 
@@ -274,13 +340,48 @@ fn escape(text: &str) -> String {
 }
 
 impl Diagram {
+    /// Adds a band titled `title` before arrow number `number`, counted from 1
+    /// as the picture numbers them.
+    ///
+    /// # Errors
+    /// When there is no such arrow.
+    pub fn add_section(&mut self, number: usize, title: &str) -> Result<(), String> {
+        if number == 0 || number > self.arrows.len() {
+            return Err(format!(
+                "no arrow {number} to start a section: the arrows are 1 to {}",
+                self.arrows.len()
+            ));
+        }
+        self.sections.push(Section {
+            before: number - 1,
+            title: title.to_owned(),
+        });
+        Ok(())
+    }
+
     /// The diagram as a standalone SVG image: no script, no external font, a
     /// white background so that it reads in the book's dark themes too.
     pub fn to_svg(&self, title: &str) -> String {
         let lanes = self.lanes.len().max(1);
-        let width = 2 * MARGIN + (lanes - 1) * LANE_GAP + 120;
-        let height = HEADER_HEIGHT + 24 + (self.arrows.len() + 1) * ROW_HEIGHT;
-        let x = |lane: usize| MARGIN + 60 + lane * LANE_GAP;
+        // Wide enough for every label between the lanes its arrow spans.
+        let gap = self
+            .arrows
+            .iter()
+            .filter(|a| a.from != a.to)
+            .map(|a| {
+                let span = a.from.abs_diff(a.to);
+                (text_width(&a.label) + LABEL_PADDING).div_ceil(span)
+            })
+            .fold(LANE_GAP, usize::max);
+        // ... and for every section's title.
+        let width = self
+            .sections
+            .iter()
+            .map(|s| text_width(&s.title) + 16)
+            .fold(2 * MARGIN + (lanes - 1) * gap + 120, usize::max);
+        let rows = self.arrows.len() + self.sections.len();
+        let height = HEADER_HEIGHT + 24 + (rows + 1) * ROW_HEIGHT;
+        let x = |lane: usize| MARGIN + 60 + lane * gap;
         let mut svg = String::new();
         let _ = writeln!(
             svg,
@@ -321,8 +422,27 @@ impl Diagram {
                 height - 8
             );
         }
-        for (row, arrow) in self.arrows.iter().enumerate() {
+        let mut row = 0;
+        for (number, arrow) in self.arrows.iter().enumerate() {
+            for section in self.sections.iter().filter(|s| s.before == number) {
+                let top = HEADER_HEIGHT + 24 + row * ROW_HEIGHT;
+                let _ = writeln!(
+                    svg,
+                    "<line x1=\"8\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#666666\"/>",
+                    top + ROW_HEIGHT - 6,
+                    width - 8,
+                    top + ROW_HEIGHT - 6
+                );
+                let _ = writeln!(
+                    svg,
+                    "<text x=\"8\" y=\"{}\" font-weight=\"bold\" fill=\"#333333\" stroke=\"#ffffff\" stroke-width=\"4\" paint-order=\"stroke\">{}</text>",
+                    top + ROW_HEIGHT - 12,
+                    escape(&section.title)
+                );
+                row += 1;
+            }
             let y = HEADER_HEIGHT + 24 + row * ROW_HEIGHT + ROW_HEIGHT / 2;
+            row += 1;
             let (x1, x2) = (x(arrow.from), x(arrow.to));
             let (colour, head) = if arrow.rst {
                 ("#b03a2e", "head-rst")
@@ -333,7 +453,7 @@ impl Diagram {
                 svg,
                 "<text x=\"8\" y=\"{}\" font-size=\"10\" fill=\"#666666\">{}</text>",
                 y + 4,
-                row + 1
+                number + 1
             );
             if x1 == x2 {
                 // A segment from a lane to itself (both ends on one address).
@@ -350,7 +470,7 @@ impl Diagram {
             }
             let _ = writeln!(
                 svg,
-                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{colour}\">{}</text>",
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{colour}\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
                 (x1 + x2) / 2 + if x1 == x2 { 50 } else { 0 },
                 y - 6,
                 escape(&arrow.label)

@@ -4,10 +4,11 @@
 
 use std::process::ExitCode;
 
-use workbook_diagram::{Lane, diagram, read_pcap};
+use workbook_diagram::{Lane, LeftOut, diagram, read_pcap};
 
 const USAGE: &str = "\
 usage: workbook-diagram CAPTURE.pcap -o OUT.svg [--title TEXT] LANE...
+                        [--section N=TEXT]... [--only-lanes]
 
 Draws the TCP segments of CAPTURE.pcap (a file the workbook's --pcap option
 wrote) as a sequence diagram, one arrow per segment, into OUT.svg.
@@ -15,18 +16,46 @@ wrote) as a sequence diagram, one arrow per segment, into OUT.svg.
 lanes, left to right in the order given:
   --lane NAME=ADDR:PORT   the segments from and to this address and port
   --lane NAME=ADDR        ... this address, any port no other lane claims
-  --kernel                the kernel: every RST leaves from this lane";
+  --kernel                the kernel: every RST leaves from this lane
+  --only-lanes            draw one part of the capture: the packets on no lane
+                          are left out without a word (else each is said)
+
+sections:
+  --section N=TEXT        a band titled TEXT across the lanes before arrow N
+                          (counted from 1, as the picture numbers them)";
 
 struct Options {
     capture: String,
     out: String,
     title: String,
     lanes: Vec<Lane>,
+    /// (arrow number, title), checked once the arrows are known.
+    sections: Vec<(usize, String)>,
+    /// Say nothing of the packets on no lane.
+    only_lanes: bool,
+}
+
+/// `N=TEXT`: a section's arrow number and title.
+fn parse_section(spec: &str) -> Result<(usize, String), String> {
+    let (number, title) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("--section: '{spec}' is not N=TEXT"))?;
+    let number =
+        number
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                format!("--section: '{number}' is not an arrow number (1, 2, ...)")
+            })?;
+    Ok((number, title.to_owned()))
 }
 
 fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
     let (mut capture, mut out, mut title, mut lanes) =
         (None, None, None, Vec::new());
+    let mut sections = Vec::new();
+    let mut only_lanes = false;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let mut value =
@@ -38,6 +67,8 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
             "--lane" => lanes
                 .push(Lane::parse(&value("--lane")?).map_err(|e| e.to_string())?),
             "--kernel" => lanes.push(Lane::kernel()),
+            "--only-lanes" => only_lanes = true,
+            "--section" => sections.push(parse_section(&value("--section")?)?),
             _ if arg.starts_with('-') => {
                 return Err(format!("unknown option '{arg}'"));
             }
@@ -56,6 +87,8 @@ fn parse(args: Vec<String>) -> Result<Option<Options>, String> {
         out,
         title,
         lanes,
+        sections,
+        only_lanes,
     }))
 }
 
@@ -85,8 +118,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let drawn = diagram(&packets, options.lanes);
+    let mut drawn = diagram(&packets, options.lanes);
+    for (number, title) in &options.sections {
+        if let Err(error) = drawn.add_section(*number, title) {
+            eprintln!("error: {}: {error}", options.capture);
+            return ExitCode::FAILURE;
+        }
+    }
     for why in &drawn.left_out {
+        if options.only_lanes && matches!(why, LeftOut::OnNoLane { .. }) {
+            continue;
+        }
         eprintln!("diagram: left out {why}");
     }
     if let Err(error) = std::fs::write(&options.out, drawn.to_svg(&options.title)) {

@@ -110,7 +110,8 @@ fn packets_on_no_lane_are_left_out_and_said() {
     assert!(drawn.arrows.is_empty());
     assert_eq!(drawn.left_out.len(), 8);
     assert!(
-        drawn.left_out[0].contains("is on no lane"),
+        drawn.left_out[0].to_string()
+            == "packet 1: 127.0.0.2:50001 > 127.0.0.1:50000 is on no lane",
         "{}",
         drawn.left_out[0]
     );
@@ -159,4 +160,68 @@ fn a_lane_must_be_name_equals_address() {
     ] {
         assert!(Lane::parse(bad).is_err(), "{bad}");
     }
+}
+
+/// The `width="..."` of an SVG's root element.
+fn svg_width(svg: &str) -> usize {
+    let start = svg.find("width=\"").expect("a width") + 7;
+    let end = start + svg[start..].find('"').expect("a closing quote");
+    svg[start..end].parse().expect("a number")
+}
+
+#[test]
+fn lanes_are_as_far_apart_as_the_longest_label_needs() {
+    let bytes = fixture("step-04-two-requests.pcap");
+    let packets = read_pcap(&bytes).expect("pcap");
+    // With the kernel between them, each reply's label spans two gaps, and
+    // the least gap (200) holds it: 2 margins of 40, 2 gaps, a lane's box.
+    let three = diagram(
+        &packets,
+        lanes(&["client=127.0.0.2:50001", "kernel", "server=127.0.0.1:50000"]),
+    );
+    assert_eq!(
+        svg_width(&three.to_svg("three lanes")),
+        40 + 40 + 2 * 200 + 120
+    );
+    // Side by side, the 43 characters of `[P.] seq 13:25 ack 25 len 12 "Hello
+    // client"` (7.2 pixels each, 309 in all) and 48 pixels of room widen it.
+    let two = diagram(
+        &packets,
+        lanes(&["client=127.0.0.2:50001", "server=127.0.0.1:50000"]),
+    );
+    assert_eq!(
+        svg_width(&two.to_svg("two lanes")),
+        40 + 40 + (309 + 48) + 120
+    );
+}
+
+#[test]
+fn sections_band_the_arrows_and_must_start_at_one() {
+    let bytes = fixture("step-04-two-requests.pcap");
+    let packets = read_pcap(&bytes).expect("pcap");
+    let lanes =
+        lanes(&["client=127.0.0.2:50001", "kernel", "server=127.0.0.1:50000"]);
+    let plain = diagram(&packets, lanes.clone()).to_svg("plain");
+    let mut drawn = diagram(&packets, lanes);
+    drawn.add_section(1, "the first request").unwrap();
+    drawn.add_section(5, "the second request").unwrap();
+    assert_eq!(
+        drawn.add_section(9, "after the end"),
+        Err("no arrow 9 to start a section: the arrows are 1 to 8".to_owned())
+    );
+    assert!(drawn.add_section(0, "before the start").is_err());
+    assert_eq!(drawn.sections.len(), 2);
+    let svg = drawn.to_svg("two sections");
+    // A row (36 pixels) more for each band, its title in it, and a title
+    // longer than the lanes are wide widens the picture.
+    let height = |svg: &str| {
+        let start = svg.find("height=\"").unwrap() + 8;
+        let end = start + svg[start..].find('"').unwrap();
+        svg[start..end].parse::<usize>().unwrap()
+    };
+    assert_eq!(height(&svg), height(&plain) + 2 * 36);
+    assert!(svg.contains(">the second request</text>"), "{svg}");
+    assert_eq!(svg_width(&svg), svg_width(&plain));
+    drawn.add_section(3, &"a long title ".repeat(10)).unwrap();
+    assert_eq!(svg_width(&drawn.to_svg("wide")), 130 * 36 / 5 + 16);
 }

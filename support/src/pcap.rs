@@ -188,6 +188,21 @@ impl<W: Write> PcapWriter<W> {
         Ok(())
     }
 
+    /// Adds packets read from several sockets, each with the time it arrived,
+    /// in the order they arrived: the order they crossed `lo`, whichever
+    /// socket read them first. Equal times keep the order given.
+    pub fn write_in_arrival_order(
+        &mut self,
+        mut packets: Vec<(SystemTime, Vec<u8>)>,
+    ) -> Result<(), PcapError> {
+        // A stable sort: equal times keep their order.
+        packets.sort_by_key(|(arrived, _)| *arrived);
+        for (arrived, packet) in &packets {
+            self.write(packet, *arrived)?;
+        }
+        Ok(())
+    }
+
     /// How many packets were written.
     pub fn count(&self) -> usize {
         self.count
@@ -384,6 +399,29 @@ mod tests {
             expected.extend_from_slice(&PACKET);
         }
         assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn packets_of_several_sockets_are_written_in_the_order_they_arrived() {
+        let at = |ms| time() + Duration::from_millis(ms);
+        let mut writer = PcapWriter::new(Vec::new()).unwrap();
+        // As a program reads two sockets: the RST (read first, from one
+        // socket) answers the segment the other socket reads next; the last
+        // two arrived at the same moment.
+        let read = vec![
+            (at(2), vec![2]),
+            (at(1), vec![1]),
+            (at(3), vec![3]),
+            (at(3), vec![4]),
+        ];
+        writer.write_in_arrival_order(read).unwrap();
+        assert_eq!(writer.count(), 4);
+        let bytes = writer.finish().unwrap();
+        let first_bytes: Vec<u8> = bytes[HEADER_LEN..]
+            .chunks(RECORD_HEADER_LEN + 1)
+            .map(|record| record[RECORD_HEADER_LEN])
+            .collect();
+        assert_eq!(first_bytes, [1, 2, 3, 4]);
     }
 
     #[test]

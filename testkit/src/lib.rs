@@ -16,7 +16,8 @@
 //!   ([`output`], [`spawn`]), its output lines awaited with a bound on every
 //!   wait ([`Running`]).
 //! - [`packets`]: a segment as a raw socket reads it, behind the IPv4 header
-//!   the kernel writes, and bytes as text for a snapshot or an `assert_eq!`.
+//!   the kernel writes, and bytes as text for a snapshot or an `assert_eq!`;
+//!   a `--pcap` file read back by an independent reader ([`read_pcap`]).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -28,7 +29,7 @@ pub mod programs;
 
 pub use network::{Injector, in_private_network, nft, nft_installed};
 pub use packets::{
-    annotated, hex, ipv4_with_options, segment_as_read, with_ipv4_header,
+    annotated, hex, ipv4_with_options, read_pcap, segment_as_read, with_ipv4_header,
 };
 pub use programs::{Finished, HANG, PublicCopy, Running, output, run, shell, spawn};
 

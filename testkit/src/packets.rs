@@ -122,3 +122,29 @@ pub fn ipv4_with_options(
     packet.extend_from_slice(segment);
     packet
 }
+
+/// The records of a pcap file a program's `--pcap` wrote, read by the
+/// pcap-file crate, not by the workbook's own code: (time since 1970, the
+/// packet's bytes), in file order.
+///
+/// # Panics
+/// When the file is missing, is not pcap, is not of link type 101 (raw IPv4,
+/// as every `--pcap` writes it), or holds a record cut short.
+pub fn read_pcap(path: &std::path::Path) -> Vec<(std::time::Duration, Vec<u8>)> {
+    use pcap_file::{DataLink, pcap::PcapReader};
+    let file = std::fs::File::open(path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut reader = PcapReader::new(file).expect("a valid pcap header");
+    assert_eq!(reader.header().datalink, DataLink::RAW, "LINKTYPE_RAW, 101");
+    let mut records = Vec::new();
+    while let Some(packet) = reader.next_packet() {
+        let packet = packet.expect("a valid pcap record");
+        assert_eq!(
+            packet.orig_len as usize,
+            packet.data.len(),
+            "nothing cut off"
+        );
+        records.push((packet.timestamp, packet.data.into_owned()));
+    }
+    records
+}

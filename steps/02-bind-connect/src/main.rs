@@ -14,10 +14,17 @@
 //!
 //! Each socket sorts what it read with [`classify`], from its own endpoint's
 //! point of view, and a closing table counts the verdicts.
+//!
+//! With `--pcap FILE`, one more raw socket with no filter, a recorder, reads
+//! every segment of the three scenarios, and they go to FILE as pcap, for
+//! Wireshark or tshark.
 
 use std::error::Error;
 use std::ffi::OsString;
+use std::fs::File;
+use std::io::BufWriter;
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -29,12 +36,13 @@ use step_02_bind_connect::{
     CLIENT, REPLY, REQUEST, SERVER, Verdict, classify, data_segment, open_connected,
     send,
 };
+use support::pcap::{PcapWriter, arrival_time, enable_arrival_times};
 use support::program::{
     enter_private_network, exit_quietly_on_broken_pipe, fail, usage_error,
 };
 
 const USAGE: &str = "\
-usage: step-02-bind-connect
+usage: step-02-bind-connect [--pcap FILE]
 
 In a private network namespace, opens raw TCP sockets, bind()s and connect()s
 them, writes hand-built segments between 127.0.0.1 and 127.0.0.2, and shows
@@ -45,6 +53,11 @@ what each socket reads:
   C     a socket bound to port 9 reads segments sent to port 50000
 
 options:
+  --pcap FILE   also write every segment of the three scenarios, as a raw
+                socket with no filter reads them, to FILE as pcap with link
+                type 101 (LINKTYPE_RAW: IPv4 header first) and the time each
+                arrived, for Wireshark or `tshark -r FILE`; FILE is created
+                before anything is sent (exit status 1 if it cannot be)
   -h, --help    this text";
 
 /// How long a read waits before the drain decides the socket is quiet. On
@@ -66,46 +79,67 @@ const SAME_SERVER: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 50000);
 const SAME_CLIENT: SocketAddrV4 = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 50001);
 
 /// What the command line asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Command {
-    Run,
+    /// The three scenarios, recorded to the `pcap` file if one is named.
+    Run {
+        pcap: Option<PathBuf>,
+    },
     Help,
 }
 
 /// Reads the arguments (after the program's name). `args_os`, not `args`: an
-/// argument that is not UTF-8 is a usage error, not a panic.
-fn parse_args(args: impl Iterator<Item = OsString>) -> Result<Command, String> {
-    let mut command = Command::Run;
-    for arg in args {
+/// argument that is not UTF-8 is a usage error, not a panic (a file name
+/// may be any bytes).
+fn parse_args(mut args: impl Iterator<Item = OsString>) -> Result<Command, String> {
+    let (mut help, mut pcap) = (false, None);
+    while let Some(arg) = args.next() {
         match arg.to_str().unwrap_or("") {
-            "-h" | "--help" => command = Command::Help,
+            // Read on: an argument after it is still an error.
+            "-h" | "--help" => help = true,
+            "--pcap" => {
+                let value = args.next().ok_or("--pcap needs a file name")?;
+                pcap = Some(PathBuf::from(value));
+            }
             _ => return Err(format!("unknown argument {arg:?}")),
         }
     }
-    Ok(command)
+    Ok(if help {
+        Command::Help
+    } else {
+        Command::Run { pcap }
+    })
 }
 
 fn main() -> ExitCode {
     exit_quietly_on_broken_pipe();
-    match parse_args(std::env::args_os().skip(1)) {
-        Ok(Command::Run) => {}
+    let pcap = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Command::Run { pcap }) => pcap,
         Ok(Command::Help) => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
         Err(message) => return usage_error(message, USAGE),
-    }
+    };
+    // The capture file first: a path that cannot be written fails now,
+    // before anything is sent.
+    let pcap = match pcap.map(PcapWriter::create).transpose() {
+        Ok(pcap) => pcap,
+        Err(error) => return fail(format_args!("--pcap: {error}")),
+    };
     // First thing, while the process has one thread: a network of our own.
     if let Err(exit) = enter_private_network() {
         return exit;
     }
-    match run() {
+    match run(pcap) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(error),
     }
 }
 
-fn run() -> Fallible<()> {
+fn run(pcap: Option<Pcap>) -> Fallible<()> {
+    // Before any segment is written, so that it reads them all.
+    let recorder = pcap.map(Recorder::open).transpose()?;
     println!("\nverdicts, from each socket's own endpoint (me) and its peer:");
     for verdict in Verdict::ALL {
         println!("  {:<11} {}", verdict.reason(), verdict.meaning());
@@ -115,8 +149,47 @@ fn run() -> Fallible<()> {
     rows.extend(scenario_b()?);
     rows.extend(port_ignored()?);
     print_table(&rows);
+    if let Some(recorder) = recorder {
+        println!("\n{}", recorder.finish()?);
+    }
     Ok(())
 }
+
+/// The capture file `--pcap` names.
+type Pcap = PcapWriter<BufWriter<File>>;
+
+// ANCHOR: recorder
+/// For `--pcap`: a raw socket with neither bind() nor connect(), like
+/// scenario A's watcher, open through all three scenarios. It reads every
+/// segment on `lo` once, in the order they arrived, the kernel's RSTs too,
+/// and keeps them queued until [`finish`](Recorder::finish) writes them.
+struct Recorder {
+    socket: RawSocket,
+    file: Pcap,
+}
+
+impl Recorder {
+    fn open(file: Pcap) -> Fallible<Recorder> {
+        let socket = RawSocket::open(Family::AfInet)?;
+        // Each packet is stamped with the moment it crossed lo.
+        enable_arrival_times(&socket)?;
+        socket.set_recv_timeout(QUIET)?;
+        Ok(Recorder { socket, file })
+    }
+
+    /// Reads what is queued, writes it with its arrival time, closes the file
+    /// and says how many packets it holds.
+    fn finish(mut self) -> Fallible<String> {
+        let mut buf = vec![0u8; MAX_PACKET];
+        while let Some(len) = self.socket.try_recv(&mut buf)? {
+            self.file.write(&buf[..len], arrival_time(&self.socket)?)?;
+        }
+        let (count, name) = (self.file.count(), self.file.name().to_owned());
+        self.file.finish()?;
+        Ok(format!("pcap: {count} packets written to {name}"))
+    }
+}
+// ANCHOR_END: recorder
 
 /// One raw socket of the story.
 struct Party {

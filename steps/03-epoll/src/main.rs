@@ -11,12 +11,18 @@
 //! - the *signals*: a signalfd, so SIGINT and SIGTERM are events, not deaths.
 //!
 //! Every wait's events are handled, all of them, not only the first.
+//!
+//! With `--pcap FILE`, every packet the two raw sockets read goes to FILE as
+//! pcap as well, in the order the packets arrived, for Wireshark or tshark.
 
 use std::error::Error;
+use std::fs::File;
+use std::io::BufWriter;
 use std::net::SocketAddrV4;
 use std::os::fd::{AsFd, AsRawFd};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use nix::sys::signal::Signal;
 use step_01_socket::{
@@ -28,13 +34,14 @@ use step_02_bind_connect::{
 use step_03_epoll::{
     Event, EventSet, Flags, Signals, Timer, describe, open_nonblocking,
 };
+use support::pcap::{PcapWriter, arrival_time, enable_arrival_times};
 use support::privileges::drop_after_sudo;
 use support::program::{
     enter_private_network, exit_quietly_on_broken_pipe, fail, usage_error,
 };
 
 const USAGE: &str = "\
-usage: step-03-epoll [--ticks N]
+usage: step-03-epoll [--ticks N] [--pcap FILE]
 
 In a private network namespace, waits with one epoll set on a raw TCP socket
 (bound to 127.0.0.1, connected to 127.0.0.2), a timerfd and a signalfd for
@@ -44,6 +51,11 @@ each epoll_wait returns and every packet it reads. Ctrl-C stops it.
 
 options:
   --ticks N    segments to send and read before stopping (default 5)
+  --pcap FILE  also write every packet the two raw sockets receive (the
+               segments, the kernel's RSTs) to FILE as pcap with link type
+               101 (LINKTYPE_RAW: IPv4 header first), in the order they
+               arrived, for Wireshark or `tshark -r FILE`; FILE is created
+               before anything is sent (exit status 1 if it cannot be)
   -h, --help   this text";
 
 /// How often the timer ticks.
@@ -55,8 +67,15 @@ const ISN: SeqNumber = SeqNumber(1);
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
-fn parse_args() -> std::result::Result<u32, String> {
+/// What the command line asks for.
+struct Args {
+    ticks: u32,
+    pcap: Option<PathBuf>,
+}
+
+fn parse_args() -> std::result::Result<Args, String> {
     let mut ticks = 5;
+    let mut pcap = None;
     // args_os: an argument that is not UTF-8 is an unknown one, not a panic.
     let mut args = std::env::args_os()
         .skip(1)
@@ -74,23 +93,33 @@ fn parse_args() -> std::result::Result<u32, String> {
                         "--ticks: {value:?} is not a positive number"
                     ))?;
             }
+            "--pcap" => {
+                let value = args.next().ok_or("--pcap needs a file name")?;
+                pcap = Some(PathBuf::from(value));
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
-    Ok(ticks)
+    Ok(Args { ticks, pcap })
 }
 
 fn main() -> ExitCode {
     exit_quietly_on_broken_pipe();
-    let ticks = match parse_args() {
-        Ok(ticks) => ticks,
+    let Args { ticks, pcap } = match parse_args() {
+        Ok(args) => args,
         Err(message) => return usage_error(message, USAGE),
+    };
+    // The capture file first: a path that cannot be written fails now,
+    // before anything is sent.
+    let recording = match pcap.map(PcapWriter::create).transpose() {
+        Ok(file) => file.map(Recording::new),
+        Err(error) => return fail(format_args!("--pcap: {error}")),
     };
     // First thing, while the process has one thread: a network of our own.
     if let Err(exit) = enter_private_network() {
         return exit;
     }
-    match run(ticks) {
+    match run(ticks, recording) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(error),
     }
@@ -144,6 +173,8 @@ struct Demo {
     /// Whether a segment waits for the sender to become writable.
     pending: bool,
     buf: Vec<u8>,
+    /// What `--pcap` records, if it was given.
+    recording: Option<Recording>,
 }
 
 /// Why the loop ended.
@@ -152,8 +183,8 @@ enum Stop {
     Signal(Signal),
 }
 
-fn run(ticks: u32) -> Result<()> {
-    let mut demo = Demo::open(ticks)?;
+fn run(ticks: u32, recording: Option<Recording>) -> Result<()> {
+    let mut demo = Demo::open(ticks, recording)?;
     // Every fd is open, and the loop needs no privilege: give root up.
     if let Some(dropped) = drop_after_sudo()? {
         println!("{dropped}");
@@ -172,7 +203,7 @@ fn run(ticks: u32) -> Result<()> {
 impl Demo {
     // ANCHOR: setup
     /// Opens the four fds and registers each for EPOLLIN.
-    fn open(ticks: u32) -> Result<Demo> {
+    fn open(ticks: u32, recording: Option<Recording>) -> Result<Demo> {
         // Block SIGINT and SIGTERM before anything else: from now on they queue
         // on the signalfd instead of killing the process.
         let signals = Signals::new(&[Signal::SIGINT, Signal::SIGTERM])?;
@@ -196,6 +227,11 @@ impl Demo {
             CLIENT.ip(),
             SERVER.ip()
         );
+        if recording.is_some() {
+            // Before any packet comes: each is stamped when it crosses lo.
+            enable_arrival_times(&socket)?;
+            enable_arrival_times(&sender)?;
+        }
         let timer = Timer::new()?;
         println!(
             "timer    fd {}: a timerfd, not armed yet",
@@ -223,6 +259,7 @@ impl Demo {
             received: 0,
             pending: false,
             buf: vec![0; MAX_PACKET],
+            recording,
         })
     }
     // ANCHOR_END: setup
@@ -310,7 +347,8 @@ impl Demo {
     /// wait.
     fn on_sender(&mut self, flags: Flags) -> Result<Option<Stop>> {
         if flags.contains(Flags::EPOLLIN) {
-            drain(&self.sender, CLIENT, SERVER, &mut self.buf)?;
+            let recording = self.recording.as_mut();
+            drain(&self.sender, CLIENT, SERVER, &mut self.buf, recording)?;
         }
         if flags.contains(Flags::EPOLLOUT) && self.pending {
             let seq = ISN + self.sent as usize * REQUEST.len();
@@ -333,7 +371,9 @@ impl Demo {
     /// The socket is readable: read every queued packet, and stop once the
     /// last segment is in.
     fn on_socket(&mut self) -> Result<Option<Stop>> {
-        self.received += drain(&self.socket, SERVER, CLIENT, &mut self.buf)?;
+        let recording = self.recording.as_mut();
+        self.received +=
+            drain(&self.socket, SERVER, CLIENT, &mut self.buf, recording)?;
         Ok((self.received >= self.ticks).then_some(Stop::Done))
     }
     // ANCHOR_END: socket
@@ -370,6 +410,13 @@ impl Demo {
              meanwhile, but it is not watched any more"
         );
         println!("dropping the fds closes them");
+        if let Some(mut recording) = self.recording {
+            // What came after the loop's last read: the RST that answers the
+            // last segment, when the loop stopped before it was read.
+            recording.add_queued(&self.socket)?;
+            recording.add_queued(&self.sender)?;
+            println!("{}", recording.finish()?);
+        }
         Ok(())
     }
     // ANCHOR_END: close
@@ -377,17 +424,21 @@ impl Demo {
 
 // ANCHOR: drain
 /// Reads every packet queued on `socket` until EAGAIN and prints each with the
-/// verdict of [`classify`] for the endpoint `me` talking to `peer`. Returns how
-/// many came from the peer.
+/// verdict of [`classify`] for the endpoint `me` talking to `peer` (and keeps
+/// it for `--pcap`, if recording). Returns how many came from the peer.
 fn drain(
     socket: &RawSocket,
     me: SocketAddrV4,
     peer: SocketAddrV4,
     buf: &mut [u8],
+    mut recording: Option<&mut Recording>,
 ) -> Result<u32> {
     let mut from_peer = 0;
     // `None`: EAGAIN, nothing more is queued.
     while let Some(len) = socket.try_recv(buf)? {
+        if let Some(recording) = recording.as_deref_mut() {
+            recording.add(socket, &buf[..len])?;
+        }
         match parse_received(&buf[..len]) {
             Ok(packet) => {
                 let verdict = classify(&packet, me, peer);
@@ -402,3 +453,48 @@ fn drain(
     Ok(from_peer)
 }
 // ANCHOR_END: drain
+
+// ANCHOR: recording
+/// For `--pcap`: every packet both sockets read, with the moment it arrived.
+/// The loop reads the sockets in the order epoll reports them, which need not
+/// be the order the packets crossed `lo` (the sender may read the kernel's RST
+/// before the socket reads the segment it answers), so the packets are
+/// written in the order of their arrival times, when the demo ends.
+struct Recording {
+    file: PcapWriter<BufWriter<File>>,
+    packets: Vec<(SystemTime, Vec<u8>)>,
+}
+
+impl Recording {
+    fn new(file: PcapWriter<BufWriter<File>>) -> Recording {
+        Recording {
+            file,
+            packets: Vec::new(),
+        }
+    }
+
+    /// Keeps `packet`, just read from `socket`, with its arrival time.
+    fn add(&mut self, socket: &RawSocket, packet: &[u8]) -> Result<()> {
+        self.packets.push((arrival_time(socket)?, packet.to_vec()));
+        Ok(())
+    }
+
+    /// Keeps whatever is still queued on `socket`, unprinted.
+    fn add_queued(&mut self, socket: &RawSocket) -> Result<()> {
+        let mut buf = vec![0; MAX_PACKET];
+        while let Some(len) = socket.try_recv(&mut buf)? {
+            self.add(socket, &buf[..len])?;
+        }
+        Ok(())
+    }
+
+    /// Writes the packets in the order they arrived, closes the file and
+    /// says how many it holds.
+    fn finish(mut self) -> Result<String> {
+        self.file.write_in_arrival_order(self.packets)?;
+        let (count, name) = (self.file.count(), self.file.name().to_owned());
+        self.file.finish()?;
+        Ok(format!("pcap: {count} packets written to {name}"))
+    }
+}
+// ANCHOR_END: recording

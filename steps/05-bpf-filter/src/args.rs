@@ -6,6 +6,7 @@
 //! client mode.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use step_02_bind_connect::{CLIENT, SERVER};
 
 use step_04_echo::args::{self as echo_args, Given, Mode};
@@ -13,7 +14,8 @@ use step_04_echo::{ClientConfig, UsageError};
 
 /// The first lines of [`USAGE`], printed after a usage error.
 pub const SYNOPSIS: &str = "\
-usage: step-05-bpf-filter [--count N] [--interval T] [--timeout T] [--tries N] [-v]
+usage: step-05-bpf-filter [--count N] [--interval T] [--timeout T] [--tries N]
+                          [--pcap FILE] [-v]
        step-05-bpf-filter --help";
 
 /// The text `--help` prints (after [`SYNOPSIS`]).
@@ -39,6 +41,13 @@ options (the client's, as in step 4's demo):
   --tries N       how many times a request is sent in all before its reply is
                   reported lost (default: 4)
   T is a whole number of milliseconds, or ends in ms or s: 250, 250ms, 2s.
+  --pcap FILE     write every packet the witnesses read (what lo carried
+                  between the ends, the kernel's RSTs too: what the filtered
+                  sockets would have read without the filter) to FILE as pcap
+                  with link type 101 (LINKTYPE_RAW: IPv4 header first), in
+                  the order they arrived, for Wireshark or `tshark -r FILE`;
+                  FILE is created before anything is sent (exit status 1 if
+                  it cannot be)
   -v, --verbose   also print every segment ignored, with the reason (with the
                   filter in place there should be none)
   -h, --help      this text
@@ -51,7 +60,7 @@ examples:
 
 // ANCHOR: command
 /// What to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Print [`USAGE`].
     Help,
@@ -61,6 +70,8 @@ pub enum Command {
         client: ClientConfig,
         /// Print ignored segments too.
         verbose: bool,
+        /// Where to write what the witnesses read, if anywhere.
+        pcap: Option<PathBuf>,
     },
 }
 // ANCHOR_END: command
@@ -91,14 +102,13 @@ where
             "{name}: the demo's ends are fixed, {SERVER} and {CLIENT}"
         )));
     }
-    if given.pcap_file().is_some() {
-        return Err(UsageError(
-            "--pcap is step 4's: this program writes no capture".to_owned(),
-        ));
-    }
     match echo_args::parse(args)? {
         (Mode::Help, _) => Ok(Command::Help),
-        (Mode::Demo { client, verbose }, _) => Ok(Command::Demo { client, verbose }),
+        (Mode::Demo { client, verbose }, pcap) => Ok(Command::Demo {
+            client,
+            verbose,
+            pcap,
+        }),
         // Only a mode word leads there, and none got past the check above.
         (Mode::Server { .. } | Mode::Client { .. }, _) => Err(UsageError(
             "this program has no server or client mode".to_owned(),
@@ -113,7 +123,9 @@ mod tests {
 
     fn demo(args: &[&str]) -> (ClientConfig, bool) {
         match parse(args.iter().copied()) {
-            Ok(Command::Demo { client, verbose }) => (client, verbose),
+            Ok(Command::Demo {
+                client, verbose, ..
+            }) => (client, verbose),
             other => panic!("{args:?}: {other:?}"),
         }
     }
@@ -183,9 +195,20 @@ mod tests {
             "--count: \"0\" is not a whole number of at least 1"
         );
         assert_eq!(error(&["--interval"]), "--interval needs a value");
+        assert_eq!(error(&["--pcap"]), "--pcap needs a file name");
+    }
+
+    #[test]
+    fn pcap_names_the_file_for_the_witnesses_reads() {
+        let pcap = |args: &[&str]| match parse(args.iter().copied()) {
+            Ok(Command::Demo { pcap, .. }) => pcap,
+            other => panic!("{args:?}: {other:?}"),
+        };
+        assert_eq!(pcap(&[]), None);
         assert_eq!(
-            error(&["--pcap", "x.pcap"]),
-            "--pcap is step 4's: this program writes no capture"
+            pcap(&["--count", "2", "--pcap", "echo.pcap"]),
+            Some(PathBuf::from("echo.pcap"))
         );
+        assert_eq!(pcap(&["--pcap=a b.pcap"]), Some(PathBuf::from("a b.pcap")));
     }
 }

@@ -14,15 +14,21 @@
 //! the loop woke up for its socket (the loop counts that), and what its
 //! witness read.
 //!
+//! With `--pcap FILE`, what the witnesses read goes to FILE as pcap: the
+//! exchange as `lo` carried it, the RSTs the filter kept from the sockets
+//! included.
+//!
 //! What the filter is worth in time is measured by the workspace's
 //! `workbook-bench` crate, with this same filter.
 
+use std::fs::File;
+use std::io::BufWriter;
 use std::net::SocketAddrV4;
 use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use nix::sys::signal::Signal;
 use nix::sys::socket::{Shutdown, shutdown};
@@ -36,6 +42,7 @@ use step_04_echo::{Client, ClientConfig, Server};
 use step_05_bpf_filter::args::{self, Command, SYNOPSIS, USAGE};
 use step_05_bpf_filter::{Tally, Wakes, annotate, echo_filter, filter_socket};
 use support::Error;
+use support::pcap::{PcapError, PcapWriter, arrival_time, enable_arrival_times};
 use support::privileges::drop_after_sudo;
 use support::program::{
     enter_private_network, exit_quietly_on_broken_pipe, fail, fail_with_advice,
@@ -62,13 +69,23 @@ fn main() -> ExitCode {
             println!("{SYNOPSIS}\n\n{USAGE}");
             return ExitCode::SUCCESS;
         }
-        Command::Demo { client, verbose } => {
+        Command::Demo {
+            client,
+            verbose,
+            pcap,
+        } => {
+            // The capture file first: a path that cannot be written fails
+            // now, before anything is sent.
+            let pcap = match pcap.map(PcapWriter::create).transpose() {
+                Ok(pcap) => pcap,
+                Err(error) => return fail(format_args!("--pcap: {error}")),
+            };
             // First thing, while the process has one thread: a network of our
             // own, even as root. The demo never touches the host's network.
             if let Err(exit) = enter_private_network() {
                 return exit;
             }
-            demo(signals, client, verbose)
+            demo(signals, client, verbose, pcap)
         }
     };
     // ANCHOR_END: commands
@@ -80,17 +97,20 @@ fn main() -> ExitCode {
 }
 
 // ANCHOR: demo
-/// Step 4's echo, both sides, on filtered sockets, each with a witness.
+/// Step 4's echo, both sides, on filtered sockets, each with a witness
+/// (whose reads go to `pcap`, if it is given).
 fn demo(
     signals: Signals,
     config: ClientConfig,
     verbose: bool,
+    pcap: Option<Pcap>,
 ) -> Result<ExitCode, Error> {
     let server = open_filtered(Role::Server, SERVER, CLIENT)?;
     let client = open_filtered(Role::Client, CLIENT, SERVER)?;
+    let record = pcap.is_some();
     let witnesses = [
-        (Role::Client, Witness::start(CLIENT, SERVER)?),
-        (Role::Server, Witness::start(SERVER, CLIENT)?),
+        (Role::Client, Witness::start(CLIENT, SERVER, record)?),
+        (Role::Server, Witness::start(SERVER, CLIENT, record)?),
     ];
     // Every socket is open: give root up.
     if let Some(dropped) = drop_after_sudo()? {
@@ -110,6 +130,7 @@ fn demo(
     let (capture, print) = (Capture::off(), Print { verbose });
     let mut echo = Echo::new(signals, Some(server), Some(client), capture, print)?;
     let ending = echo.run_loop()?;
+    let mut read = Vec::new();
     for (role, witness) in witnesses {
         echo.summarise(role);
         let (wakes, round_trips) = match role {
@@ -121,9 +142,38 @@ fn demo(
             }
         }
         .unwrap_or_default();
-        report(role, wakes, round_trips, witness.stop()?);
+        let seen = witness.stop()?;
+        report(role, wakes, round_trips, seen.tally);
+        read.extend(seen.packets);
+    }
+    if let Some(pcap) = pcap {
+        println!("{}", write_pcap(pcap, read).map_err(pcap_error)?);
     }
     Ok(echo.finish(ending))
+}
+
+/// The capture file `--pcap` names.
+type Pcap = PcapWriter<BufWriter<File>>;
+
+/// Writes what both witnesses read, in the order it arrived, and says how
+/// many packets the file holds.
+fn write_pcap(
+    mut pcap: Pcap,
+    read: Vec<(SystemTime, Vec<u8>)>,
+) -> Result<String, PcapError> {
+    pcap.write_in_arrival_order(read)?;
+    let (count, name) = (pcap.count(), pcap.name().to_owned());
+    pcap.finish()?;
+    Ok(format!("pcap: {count} packets written to {name}"))
+}
+
+/// A file that could not be written, as the demo's errors say it:
+/// `--pcap: write /tmp/echo.pcap: No space left on device`.
+fn pcap_error(error: PcapError) -> Error {
+    Error::io(
+        format!("--pcap: {} {}", error.action, error.name),
+        error.source,
+    )
 }
 // ANCHOR_END: demo
 
@@ -159,28 +209,44 @@ fn open_filtered(
 /// The same socket without the filter: it reads everything `bind()` and
 /// `connect()` let through, which is what the filtered socket would have read.
 /// It reads on a thread of its own, as a `tcpdump` in a second terminal would,
-/// and only counts what it reads.
+/// and only counts what it reads (and, for `--pcap`, keeps it).
 struct Witness {
     socket: Arc<RawSocket>,
-    counting: JoinHandle<Result<Tally, SysError>>,
+    counting: JoinHandle<Result<Seen, Error>>,
+}
+
+/// What a witness read: the count, and for `--pcap` each packet with the
+/// time it arrived.
+#[derive(Default)]
+struct Seen {
+    tally: Tally,
+    packets: Vec<(SystemTime, Vec<u8>)>,
 }
 
 impl Witness {
-    fn start(me: SocketAddrV4, peer: SocketAddrV4) -> Result<Witness, SysError> {
+    fn start(
+        me: SocketAddrV4,
+        peer: SocketAddrV4,
+        record: bool,
+    ) -> Result<Witness, Error> {
         // Step 2's socket, blocking: its thread waits in `recv`.
         let socket = Arc::new(open_connected(me, peer)?);
+        if record {
+            // Before any packet comes: each is stamped when it crosses lo.
+            enable_arrival_times(&*socket)?;
+        }
         let reading = Arc::clone(&socket);
-        let counting = thread::spawn(move || count(&reading, me, peer));
+        let counting = thread::spawn(move || count(&reading, me, peer, record));
         Ok(Witness { socket, counting })
     }
 
     /// What it counted. `shutdown(SHUT_RD)` ends its reads: the thread reads
     /// what is still queued, then `recv` returns 0, which no IPv4 packet is.
-    fn stop(self) -> Result<Tally, SysError> {
+    fn stop(self) -> Result<Seen, Error> {
         shutdown(self.socket.as_raw_fd(), Shutdown::Read)
             .map_err(|e| SysError::new("shutdown(SHUT_RD)", e))?;
         self.counting.join().unwrap_or_else(|_| {
-            Err(SysError::new(
+            Err(Error::sys(
                 "the witness's thread panicked",
                 nix::errno::Errno::EIO,
             ))
@@ -188,20 +254,27 @@ impl Witness {
     }
 }
 
-/// The witness's thread: every packet sorted by step 2's `classify`, until
-/// the socket is shut down.
+/// The witness's thread: every packet sorted by step 2's `classify` (and
+/// kept with its arrival time if `record`), until the socket is shut down.
 fn count(
     socket: &RawSocket,
     me: SocketAddrV4,
     peer: SocketAddrV4,
-) -> Result<Tally, SysError> {
-    let mut tally = Tally::default();
+    record: bool,
+) -> Result<Seen, Error> {
+    let mut seen = Seen::default();
     let mut buf = vec![0; MAX_PACKET];
     loop {
         match socket.recv(&mut buf) {
-            Ok(0) => return Ok(tally),
-            Ok(len) => tally.add(&buf[..len], me, peer),
-            Err(RecvError::Sys(error)) => return Err(error),
+            Ok(0) => return Ok(seen),
+            Ok(len) => {
+                seen.tally.add(&buf[..len], me, peer);
+                if record {
+                    let arrived = arrival_time(socket)?;
+                    seen.packets.push((arrived, buf[..len].to_vec()));
+                }
+            }
+            Err(RecvError::Sys(error)) => return Err(error.into()),
             // Too long for the buffer: no IPv4 packet is.
             Err(RecvError::Truncated { .. }) => {}
         }
