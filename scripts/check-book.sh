@@ -27,6 +27,8 @@ Builds book/ with mdBook $MDBOOK_VERSION and fails when
     'server: ', may hold only '\$ command' lines, '...' and includes of a
     snapshot or of a recorded run, book/recorded/NAME.txt). A line that a
     snapshot holds (16 characters or more) counts as output too;
+  - a listing that includes a file has no caption line right above it
+    naming that file (*steps/03-epoll/src/lib.rs, `EventSet::wait`:*);
   - a recorded run (book/recorded/NAME.sh and NAME.txt: output that chance or
     the clock shapes, so it cannot be a snapshot) lacks one of its two files
     or is shown on no page.
@@ -268,6 +270,33 @@ for md in sorted(src.rglob("*.md")):
             f"{md}:{line}: program output pasted, not included from a snapshot"
             f" or a recorded run: {lines[0][:60]}"
         )
+
+# 6. Every listing says where it comes from: a block that includes a file has,
+# right above it, a caption line such as *steps/03-epoll/src/lib.rs, `wait`:*
+# naming that file, so the reader can open it. (The generated test pages name
+# the file in each section's heading and are left out.)
+caption = re.compile(r"^\*(\S+)[^\n]*:\*$")
+for md in sorted(src.rglob("*.md")):
+    if md.relative_to(src).parts[0] == "tests":
+        continue
+    text = md.read_text()
+    for m in fence.finditer(text):
+        included = [i.group(2).split(":")[0] for i in include.finditer(m.group(2))]
+        if not included:
+            continue
+        line = text[: m.start()].count("\n") + 1
+        before = text[: m.start()].rstrip("\n").rsplit("\n", 1)[-1].strip()
+        c = caption.match(before)
+        if not c:
+            errors.append(f"{md}:{line}: a listing without a caption line (*path, item:*) above it")
+            continue
+        named = c.group(1).rstrip(",:")
+        if not any(
+            (md.parent / path).resolve() == pathlib.Path(named).resolve()
+            or (md.parent / path).resolve().as_posix().endswith("/" + named)
+            for path in included
+        ):
+            errors.append(f"{md}:{line}: the caption names {named}, but the listing includes {included[0]}")
 
 if errors:
     print("\n".join(errors), file=sys.stderr)
