@@ -134,7 +134,7 @@ fn not_a_loopback_address() {
     insta::assert_snapshot!("not_a_loopback_address", server.stderr);
 }
 
-/// Chapter 6, when nothing gets through: an nft rule drops every TCP segment
+/// When things go wrong, when nothing gets through: an nft rule drops every TCP segment
 /// on its way out, and the client tries three requests three times each.
 #[test]
 fn total_loss() {
@@ -170,7 +170,7 @@ fn total_loss() {
     insta::assert_snapshot!("total_loss", client.stdout);
 }
 
-/// Chapter 6, hostile input: `server 127.0.0.1 --peer 127.0.0.2 -v` is sent
+/// When things go wrong, hostile input: `server 127.0.0.1 --peer 127.0.0.2 -v` is sent
 /// four malformed packets, then a good request behind IPv4 options, written
 /// whole by an `IPPROTO_RAW` socket; then SIGINT. The packets are those of
 /// `tests/hostile.rs`, which checks what comes back on the wire.
@@ -232,7 +232,7 @@ fn hostile_input() {
 
 /// The line the demo prints when it was started through sudo and gives root
 /// up: played as the tests do, as root with `SUDO_UID` and `SUDO_GID` set, for
-/// chapter 4 (uid 1001) and chapter 6 (uid 65534).
+/// step 4's page (uid 1001) and When things go wrong (uid 65534).
 #[test]
 fn privileges_line_after_sudo() {
     let test = "privileges_line_after_sudo";
@@ -257,7 +257,7 @@ fn privileges_line_after_sudo() {
     }
 }
 
-/// Chapter 5: the demo recorded with `--pcap` (3 requests, `-v`), read back by
+/// Seeing the packets: the demo recorded with `--pcap` (3 requests, `-v`), read back by
 /// tshark with checksum validation on, in the table `scripts/capture.sh`
 /// prints: the same tshark fields and the same column widths.
 #[test]

@@ -1,4 +1,4 @@
-//! The program output chapter 8 shows, made by running the program as the
+//! The program output step 6's pages show, made by running the program as the
 //! book says. The book includes these snapshots, so what it shows is what the
 //! code prints today.
 

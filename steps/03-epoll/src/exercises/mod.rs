@@ -1,5 +1,6 @@
-//! Exercises: the decisions an epoll loop makes, as pure functions whose
-//! output is TCP segments, so a snapshot test can check the bytes.
+//! Exercises: the decisions an epoll loop makes, three as pure functions
+//! whose output is TCP segments, so a snapshot test can check the bytes, and
+//! one with the system calls themselves, checked by what it really read.
 //!
 //! Each exercise is one file here with a `// TODO:` where to edit. The
 //! reference solutions live in `solutions/` and replace the starters when the
@@ -15,6 +16,9 @@
 //!   timer expiration, including those that piled up between two reads.
 //! - [`handle_epollout`](crate::exercises::handle_epollout): write only when
 //!   epoll reports EPOLLOUT, and ask for EPOLLOUT only while something waits.
+//! - [`drain_until_eagain`](crate::exercises::drain_until_eagain): register a
+//!   non-blocking raw socket edge-triggered, wait once, and read it until
+//!   EAGAIN, in a private network namespace.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 

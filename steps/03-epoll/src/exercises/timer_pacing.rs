@@ -1,6 +1,6 @@
 //! Exercise `timer_pacing`: one request per timer expiration.
 //!
-//! The client of chapter 3 sends "Hello server" from 127.0.0.2:50001 to
+//! The client of step 3 sends "Hello server" from 127.0.0.2:50001 to
 //! 127.0.0.1:50000 on the beat of a periodic timerfd: one request per 100 ms.
 //! When the timerfd is readable, the loop reads it, and the read returns how
 //! many times the timer expired since the last read. That is usually 1, but a
