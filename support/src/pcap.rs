@@ -188,6 +188,7 @@ impl<W: Write> PcapWriter<W> {
         Ok(())
     }
 
+    // ANCHOR: arrival_order
     /// Adds packets read from several sockets, each with the time it arrived,
     /// in the order they arrived: the order they crossed `lo`, whichever
     /// socket read them first. Equal times keep the order given.
@@ -202,6 +203,7 @@ impl<W: Write> PcapWriter<W> {
         }
         Ok(())
     }
+    // ANCHOR_END: arrival_order
 
     /// How many packets were written.
     pub fn count(&self) -> usize {
