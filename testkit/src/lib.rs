@@ -31,7 +31,11 @@ pub use network::{Injector, in_private_network, nft, nft_installed};
 pub use packets::{
     annotated, hex, ipv4_with_options, read_pcap, segment_as_read, with_ipv4_header,
 };
-pub use programs::{Finished, HANG, PublicCopy, Running, output, run, shell, spawn};
+pub use programs::{
+    Captured, Finished, HANG, PublicCopy, Running,
+    assert_an_uncreatable_pcap_file_stops_it_first, assert_pcap_needs_a_file_name,
+    output, output_shown, run, run_with_pcap, shell, spawn,
+};
 
 /// The uid and gid of `nobody`: an unprivileged user on any Linux.
 pub const NOBODY: u32 = 65534;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -299,3 +299,122 @@ pub fn run(command: Command) -> Finished {
     finished.elapsed = start.elapsed();
     finished
 }
+
+// ANCHOR: pcap_promises
+/// Runs `program` with `args` to the end, as [`output`] does, and prints what
+/// it wrote to stdout and stderr, so that a failing test shows it.
+pub fn output_shown(program: &str, args: &[&str]) -> Output {
+    let output = self::output(Command::new(program).args(args));
+    eprintln!(
+        "--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// What `--pcap` promises in every step program that takes it: a file that
+/// cannot be created stops the program with exit status 1 and an error naming
+/// the file, before it enters a namespace or sends anything (it prints
+/// nothing on stdout). `before` are the arguments that go in front of
+/// `--pcap`.
+///
+/// # Panics
+/// Where the program breaks that promise.
+pub fn assert_an_uncreatable_pcap_file_stops_it_first(
+    program: &str,
+    before: &[&str],
+) {
+    let path = "/nonexistent-dir/capture.pcap";
+    let output = output_shown(program, &[before, &["--pcap", path]].concat());
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = format!("error: --pcap: cannot create {path}: No such file");
+    assert!(stderr.starts_with(&expected), "{stderr}");
+    // Not even the namespace was entered: nothing was opened, nothing sent.
+    assert!(output.stdout.is_empty(), "{:?}", output.stdout);
+}
+
+/// `--pcap` with no file name after it is a usage error (exit status 2) that
+/// says so and shows `usage` (the synopsis, when given), and `--help`
+/// documents the option and the file's link type. `before` are the arguments
+/// that go in front of `--pcap`.
+///
+/// # Panics
+/// Where the program does otherwise.
+pub fn assert_pcap_needs_a_file_name(
+    program: &str,
+    before: &[&str],
+    usage: Option<&str>,
+) {
+    let output = output_shown(program, &[before, &["--pcap"]].concat());
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("error: --pcap needs a file name"),
+        "{stderr}"
+    );
+    if let Some(usage) = usage {
+        assert!(stderr.contains(usage), "{stderr}");
+    }
+
+    let help = output_shown(program, &["--help"]);
+    assert!(help.status.success());
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--pcap FILE"), "{help}");
+    assert!(help.contains("LINKTYPE_RAW"), "{help}");
+}
+
+/// What a step program run with `--pcap FILE` printed, and what its file
+/// holds, read back by [`read_pcap`](crate::read_pcap).
+#[derive(Debug)]
+pub struct Captured {
+    /// What the program printed on stdout.
+    pub stdout: String,
+    /// The file's records: (time since 1970, the packet's bytes), in file order.
+    pub records: Vec<(Duration, Vec<u8>)>,
+}
+
+/// Runs `program` with `args` and then `--pcap` to a fresh file, and checks
+/// what every capture must show: the program succeeded, said how many
+/// packets it wrote and where, and each record's time is real (never going
+/// backwards, between the start and the end of the run). The test checks
+/// what the packets are. `None` (after printing `skipped:`, see
+/// [`skip`](crate::skip)) where no namespace can be had.
+///
+/// # Panics
+/// Where any of that does not hold.
+pub fn run_with_pcap(test: &str, program: &str, args: &[&str]) -> Option<Captured> {
+    let path = crate::temp_path(&format!("{test}.pcap"));
+    let name = path.to_str().expect("a UTF-8 temporary path");
+    let started = SystemTime::now();
+    let output = output_shown(program, &[args, &["--pcap", name]].concat());
+    let ended = SystemTime::now();
+    if let Some(why) = crate::namespace_refused(&output) {
+        crate::skip(test, &why);
+        return None;
+    }
+    assert!(output.status.success());
+    let records = crate::read_pcap(&path);
+    let _ = fs::remove_file(&path);
+
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let summary = format!("pcap: {} packets written to {name}", records.len());
+    assert!(stdout.contains(&summary), "no {summary:?} in\n{stdout}");
+    let since_1970 =
+        |time: SystemTime| time.duration_since(UNIX_EPOCH).expect("after 1970");
+    let (start, end) = (since_1970(started), since_1970(ended));
+    for pair in records.windows(2) {
+        assert!(pair[0].0 <= pair[1].0, "times go backwards");
+    }
+    for (time, _) in &records {
+        // Microseconds: the start, cut to them, may be a little later.
+        assert!(
+            start.saturating_sub(Duration::from_micros(1)) <= *time,
+            "{time:?} before the run"
+        );
+        assert!(*time <= end, "{time:?} after the run");
+    }
+    Some(Captured { stdout, records })
+}
+// ANCHOR_END: pcap_promises

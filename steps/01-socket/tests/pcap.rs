@@ -4,12 +4,10 @@
 //! The binary enters its own network namespace; where none can be had, the
 //! tests that capture say `skipped: ...` and pass.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 use std::time::{Duration, SystemTime};
 
-use pcap_file::DataLink;
-use pcap_file::pcap::PcapReader;
 use step_01_socket::{ChecksumStatus, TcpFlags, parse_received};
 use testkit::skip;
 
@@ -39,31 +37,7 @@ impl Drop for TempDir {
 }
 
 fn run(args: &[&str]) -> Output {
-    let output = testkit::output(Command::new(BIN).args(args));
-    eprintln!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// Every record of a pcap file: (time since 1970, bytes), and its link type.
-fn read_pcap(path: &Path) -> (DataLink, Vec<(Duration, Vec<u8>)>) {
-    let file = std::fs::File::open(path).expect("the pcap file exists");
-    let mut reader = PcapReader::new(file).expect("a valid pcap header");
-    let datalink = reader.header().datalink;
-    let mut packets = Vec::new();
-    while let Some(packet) = reader.next_packet() {
-        let packet = packet.expect("a valid pcap record");
-        assert_eq!(
-            packet.orig_len as usize,
-            packet.data.len(),
-            "nothing is cut off"
-        );
-        packets.push((packet.timestamp, packet.data.into_owned()));
-    }
-    (datalink, packets)
+    testkit::output_shown(BIN, args)
 }
 
 #[test]
@@ -79,8 +53,8 @@ fn the_capture_file_holds_the_syn_and_the_rst() {
     assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
 
-    let (datalink, packets) = read_pcap(&path);
-    assert_eq!(datalink, DataLink::RAW, "link type 101: IPv4 header first");
+    // testkit::read_pcap checks the link type: 101, the IPv4 header first.
+    let packets = testkit::read_pcap(&path);
     let summary = format!(
         "pcap: {} packets written to {}",
         packets.len(),
@@ -126,32 +100,10 @@ fn the_capture_file_holds_the_syn_and_the_rst() {
 
 #[test]
 fn a_bad_pcap_path_fails_before_anything_is_sent() {
-    let output = run(&["--pcap", "/nonexistent-dir/syn.pcap"]);
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.starts_with(
-            "error: --pcap: cannot create /nonexistent-dir/syn.pcap: No such file"
-        ),
-        "{stderr}"
-    );
-    // Not even the namespace was entered: nothing was opened, nothing sent.
-    assert!(output.stdout.is_empty(), "{:?}", output.stdout);
+    testkit::assert_an_uncreatable_pcap_file_stops_it_first(BIN, &[]);
 }
 
 #[test]
 fn pcap_needs_a_file_name_and_help_documents_it() {
-    let output = run(&["--pcap"]);
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.starts_with("error: --pcap needs a file name"),
-        "{stderr}"
-    );
-
-    let help = run(&["--help"]);
-    assert!(help.status.success());
-    let help = String::from_utf8_lossy(&help.stdout);
-    assert!(help.contains("--pcap FILE"), "{help}");
-    assert!(help.contains("LINKTYPE_RAW"), "{help}");
+    testkit::assert_pcap_needs_a_file_name(BIN, &[], None);
 }

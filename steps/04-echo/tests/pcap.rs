@@ -14,8 +14,6 @@ use std::time::{Duration, SystemTime};
 use common::{BIN, command};
 use etherparse::{NetSlice, SlicedPacket, TransportSlice};
 use nix::sys::signal::Signal;
-use pcap_file::DataLink;
-use pcap_file::pcap::PcapReader;
 use step_01_socket::{TcpFlags, parse_received};
 use testkit::{Finished, Running, in_private_network, run};
 
@@ -45,21 +43,9 @@ impl Drop for TempDir {
 /// The records of a pcap file: (time since 1970, the bytes), in file order.
 type Records = Vec<(Duration, Vec<u8>)>;
 
+/// The file read back by pcap-file, an independent reader.
 fn read_pcap(path: &str) -> Records {
-    let file = std::fs::File::open(Path::new(path)).expect("the pcap file exists");
-    let mut reader = PcapReader::new(file).expect("a valid pcap header");
-    assert_eq!(reader.header().datalink, DataLink::RAW, "LINKTYPE_RAW, 101");
-    let mut packets = Vec::new();
-    while let Some(packet) = reader.next_packet() {
-        let packet = packet.expect("a valid pcap record");
-        assert_eq!(
-            packet.orig_len as usize,
-            packet.data.len(),
-            "nothing cut off"
-        );
-        packets.push((packet.timestamp, packet.data.into_owned()));
-    }
-    packets
+    testkit::read_pcap(Path::new(path))
 }
 
 fn since_1970(time: SystemTime) -> Duration {

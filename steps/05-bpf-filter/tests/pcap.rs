@@ -7,39 +7,19 @@
 //! The binary enters its own network namespace; where none can be had, the
 //! test that captures says `skipped: ...` and passes.
 
-use std::process::{Command, Output};
-
 use step_01_socket::parse_received;
-use testkit::{namespace_refused, read_pcap, skip, temp_path};
+use testkit::Captured;
 
 const BIN: &str = env!("CARGO_BIN_EXE_step-05-bpf-filter");
-
-fn run(args: &[&str]) -> Output {
-    let output = testkit::output(Command::new(BIN).args(args));
-    eprintln!(
-        "--- stdout\n{}--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 #[test]
 fn the_file_holds_what_the_filters_kept_away_too() {
     let test = "the_file_holds_what_the_filters_kept_away_too";
-    let path = temp_path("step-05.pcap");
-    let args = ["--count", "2", "--interval", "0", "--pcap"];
-    let output = run(&[&args[..], &[path.to_str().unwrap()]].concat());
-    if let Some(why) = namespace_refused(&output) {
-        return skip(test, &why);
-    }
-    assert!(output.status.success());
-    let records = read_pcap(&path);
-    let _ = std::fs::remove_file(&path);
-
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let summary = format!("pcap: 8 packets written to {}", path.display());
-    assert!(stdout.contains(&summary), "no {summary:?} in\n{stdout}");
+    let Some(Captured { stdout, records }) =
+        testkit::run_with_pcap(test, BIN, &["--count", "2", "--interval", "0"])
+    else {
+        return;
+    };
     // The sockets read only the peer's segments: 2 reads a side ...
     for role in ["client", "server"] {
         let reads = format!("{role}: woke 2 times, read 2 segments");
@@ -70,23 +50,9 @@ fn the_file_holds_what_the_filters_kept_away_too() {
             rst(client, server, 25),
         ]
     );
-    for pair in records.windows(2) {
-        assert!(pair[0].0 <= pair[1].0, "times go backwards");
-    }
 }
 
 #[test]
 fn a_bad_pcap_path_fails_before_anything_is_sent() {
-    let output = run(&["--pcap", "/nonexistent-dir/step-05.pcap"]);
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.starts_with(
-            "error: --pcap: cannot create /nonexistent-dir/step-05.pcap: \
-             No such file"
-        ),
-        "{stderr}"
-    );
-    // Not even the namespace was entered: nothing was opened, nothing sent.
-    assert!(output.stdout.is_empty(), "{:?}", output.stdout);
+    testkit::assert_an_uncreatable_pcap_file_stops_it_first(BIN, &[]);
 }
